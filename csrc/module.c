@@ -41,6 +41,9 @@ dprof_exec(PyObject *module)
     if (dprof_stacks_register(module, state) < 0) {
         return -1;
     }
+    if (dprof_task_register(module, state) < 0) {
+        return -1;
+    }
     return 0;
 }
 

@@ -1,0 +1,267 @@
+/* Point readings for task profiles (see task_readings.h).
+ *
+ * /proc/self/io and /proc/self/net/dev are kept open and re-read with pread, which
+ * costs a fraction of opening them each time. The descriptors are remembered with
+ * the pid that opened them: "/proc/self" is resolved at open(), so after fork() the
+ * child must reopen them, and does so on its first reading. The per-thread file
+ * (/proc/thread-self/io) is kept open per thread in a pthread key whose destructor
+ * closes it when the thread exits, so no descriptor outlives its thread.
+ *
+ * The cached descriptors are C data shared by all threads; a race between two
+ * threads reopening them at once can at worst leak one descriptor after a fork,
+ * so they are guarded by a small mutex only on the reopen path.
+ */
+#include "task_readings.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    const char *path;
+    int fd;
+    pid_t pid;
+} kept_file;
+
+static kept_file process_io_file = {"/proc/self/io", -1, 0};
+static kept_file net_dev_file = {"/proc/self/net/dev", -1, 0};
+static pthread_mutex_t reopen_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* per-thread kept /proc/thread-self/io: malloc'ed, freed by the key destructor */
+typedef struct {
+    int fd;
+    pid_t pid;
+} thread_io_file;
+
+static pthread_key_t thread_io_key;
+static pthread_once_t thread_io_once = PTHREAD_ONCE_INIT;
+static int thread_io_key_ok = 0;
+
+static void
+thread_io_destroy(void *ptr)
+{
+    thread_io_file *file = (thread_io_file *)ptr;
+    if (file->fd >= 0) {
+        close(file->fd);
+    }
+    free(file);
+}
+
+static void
+thread_io_key_create(void)
+{
+    thread_io_key_ok = pthread_key_create(&thread_io_key, thread_io_destroy) == 0;
+}
+
+/* Read /proc/thread-self/io of the calling thread into buf; length or -1. */
+static ssize_t
+thread_io_read(char *buf, size_t size)
+{
+    pid_t pid = getpid();
+    pthread_once(&thread_io_once, thread_io_key_create);
+    thread_io_file *file = thread_io_key_ok ? pthread_getspecific(thread_io_key) : NULL;
+    if (file != NULL && file->pid != pid) {          /* forked: the thread is new */
+        if (file->fd >= 0) {
+            close(file->fd);
+        }
+        file->fd = -1;
+    }
+    if (file == NULL && thread_io_key_ok) {
+        file = malloc(sizeof(*file));
+        if (file != NULL) {
+            file->fd = -1;
+            if (pthread_setspecific(thread_io_key, file) != 0) {
+                free(file);
+                file = NULL;
+            }
+        }
+    }
+    int fd;
+    if (file != NULL) {
+        if (file->fd < 0) {
+            file->fd = open("/proc/thread-self/io", O_RDONLY | O_CLOEXEC);
+            file->pid = pid;
+        }
+        fd = file->fd;
+        if (fd < 0) {
+            return -1;
+        }
+        ssize_t n = pread(fd, buf, size - 1, 0);
+        if (n >= 0) {
+            buf[n] = '\0';
+        }
+        return n;
+    }
+    /* no per-thread slot could be made: open and close each time */
+    fd = open("/proc/thread-self/io", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    ssize_t n = pread(fd, buf, size - 1, 0);
+    close(fd);
+    if (n >= 0) {
+        buf[n] = '\0';
+    }
+    return n;
+}
+
+static double
+timeval_seconds(struct timeval tv)
+{
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static double
+clock_seconds(clockid_t clock)
+{
+    struct timespec ts;
+    if (clock_gettime(clock, &ts) != 0) {
+        return -1.0;
+    }
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Read a kept file into buf (NUL-terminated); returns length or -1. */
+static ssize_t
+kept_read(kept_file *file, char *buf, size_t size)
+{
+    pid_t pid = getpid();
+    int fd = __atomic_load_n(&file->fd, __ATOMIC_ACQUIRE);
+    if (fd < 0 || __atomic_load_n(&file->pid, __ATOMIC_ACQUIRE) != pid) {
+        pthread_mutex_lock(&reopen_lock);
+        if (file->fd < 0 || file->pid != pid) {
+            if (file->fd >= 0 && file->pid == pid) {
+                close(file->fd);
+            }
+            /* after fork the inherited descriptor belongs to the parent's /proc
+             * entry; it stays open in the child (harmless) and is replaced here */
+            int newfd = open(file->path, O_RDONLY | O_CLOEXEC);
+            __atomic_store_n(&file->pid, pid, __ATOMIC_RELEASE);
+            __atomic_store_n(&file->fd, newfd, __ATOMIC_RELEASE);
+        }
+        fd = file->fd;
+        pthread_mutex_unlock(&reopen_lock);
+        if (fd < 0) {
+            return -1;
+        }
+    }
+    ssize_t n = pread(fd, buf, size - 1, 0);
+    if (n < 0) {
+        return -1;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+static int64_t
+field_after(const char *text, const char *key)
+{
+    const char *p = strstr(text, key);
+    if (p == NULL) {
+        return -1;
+    }
+    return strtoll(p + strlen(key), NULL, 10);
+}
+
+static int
+parse_io(const char *text, int64_t out[4])
+{
+    out[0] = field_after(text, "rchar:");
+    out[1] = field_after(text, "wchar:");
+    out[2] = field_after(text, "read_bytes:");
+    out[3] = field_after(text, "write_bytes:");
+    return out[0] < 0 ? -1 : 0;
+}
+
+/* Sum bytes received (column 1) and sent (column 9) over interfaces but lo. */
+static int
+parse_net_dev(const char *text, int64_t *sent, int64_t *received)
+{
+    int64_t s = 0, r = 0;
+    const char *line = strchr(text, '\n');            /* skip the two header lines */
+    line = line ? strchr(line + 1, '\n') : NULL;
+    if (line == NULL) {
+        return -1;
+    }
+    for (line++; *line; ) {
+        const char *colon = strchr(line, ':');
+        const char *end = strchr(line, '\n');
+        if (colon == NULL || (end != NULL && colon > end)) {
+            break;
+        }
+        const char *name = line;
+        while (*name == ' ') {
+            name++;
+        }
+        if (!(colon - name == 2 && strncmp(name, "lo", 2) == 0)) {
+            char *cursor = (char *)colon + 1;
+            for (int column = 1; column <= 9; column++) {
+                long long value = strtoll(cursor, &cursor, 10);
+                if (column == 1) {
+                    r += value;
+                }
+                else if (column == 9) {
+                    s += value;
+                }
+            }
+        }
+        if (end == NULL) {
+            break;
+        }
+        line = end + 1;
+    }
+    *sent = s;
+    *received = r;
+    return 0;
+}
+
+void
+dprof_task_reading_take(dprof_task_reading *out)
+{
+    char buf[4096];
+    struct rusage ru;
+
+    memset(out, 0, sizeof(*out));
+    out->monotonic = clock_seconds(CLOCK_MONOTONIC);
+    out->wall = clock_seconds(CLOCK_REALTIME);
+
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        out->process_user = timeval_seconds(ru.ru_utime);
+        out->process_system = timeval_seconds(ru.ru_stime);
+        out->max_rss_bytes = (int64_t)ru.ru_maxrss * 1024;   /* Linux reports KiB */
+    }
+    if (getrusage(RUSAGE_CHILDREN, &ru) == 0) {
+        out->children_user = timeval_seconds(ru.ru_utime);
+        out->children_system = timeval_seconds(ru.ru_stime);
+    }
+#ifdef RUSAGE_THREAD
+    if (getrusage(RUSAGE_THREAD, &ru) == 0) {
+        out->thread_user = timeval_seconds(ru.ru_utime);
+        out->thread_system = timeval_seconds(ru.ru_stime);
+    }
+    else
+#endif
+    {
+        out->thread_user = out->thread_system = -1.0;
+        out->missing |= DPROF_TR_MISSING_THREAD_CPU;
+    }
+
+    if (kept_read(&process_io_file, buf, sizeof(buf)) < 0 || parse_io(buf, out->process_io) < 0) {
+        out->missing |= DPROF_TR_MISSING_PROCESS_IO;
+    }
+
+    if (thread_io_read(buf, sizeof(buf)) < 0 || parse_io(buf, out->thread_io) < 0) {
+        out->missing |= DPROF_TR_MISSING_THREAD_IO;
+    }
+
+    if (kept_read(&net_dev_file, buf, sizeof(buf)) < 0
+        || parse_net_dev(buf, &out->net_sent, &out->net_received) < 0) {
+        out->net_sent = out->net_received = -1;
+        out->missing |= DPROF_TR_MISSING_NET;
+    }
+}

@@ -1,0 +1,61 @@
+"""The ``dprof`` command line.
+
+Each verb lives in its own module and registers itself with ``add_parser``; this
+module only builds the top-level parser and dispatches. Every verb has ``--help``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+from dprof import __version__
+from dprof.cli import records, run
+
+VERB_MODULES = [run, records]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dprof",
+        description="Profile Python tasks, scripts and commands; store and query the profiles.",
+    )
+    parser.add_argument("--version", action="version", version=f"dprof {__version__}")
+    parser.add_argument("--db", metavar="URL",
+                        help="database URL or SQLite file (default: $DPROF_DATABASE_URL, "
+                             "else a SQLite file in the user data directory)")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+    verbs.required = True
+    for module in VERB_MODULES:
+        module.add_parsers(verbs)
+    try:
+        from dprof.cli import views
+    except ImportError:
+        pass
+    else:
+        views.add_parsers(verbs)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    argv, command = run.split_command(argv)
+    args = parser.parse_args(argv)
+    if command is not None:
+        if not command:
+            parser.error("run: nothing after --")
+        args.command = command
+    try:
+        return int(args.handler(args) or 0)
+    except BrokenPipeError:        # `dprof history | head`
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except CliError as err:
+        print(f"dprof {args.verb}: {err}", file=sys.stderr)
+        return 2
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit code 2."""

@@ -1,0 +1,223 @@
+"""``dprof run``: profile a Python script, a module, or any command, and store it.
+
+    dprof run script.py [args]       run a script in this interpreter
+    dprof run -m package.module [args]
+    dprof run -- COMMAND [args]      any command, with its child processes
+
+The program's exit code is dprof's exit code. SIGTERM and Ctrl-C end the program
+as they would without dprof, and what was measured up to then is still stored.
+"""
+from __future__ import annotations
+
+import os
+import runpy
+import shlex
+import signal
+import subprocess
+import sys
+import traceback
+from typing import Dict, List, Optional
+
+from dprof.cli import CliError
+
+
+def add_parsers(verbs) -> None:
+    p = verbs.add_parser(
+        "run", help="profile a script, a module or a command and store the profile",
+        description=__doc__.split("\n\n", 1)[1], formatter_class=_raw())
+    p.add_argument("-m", dest="module", metavar="MODULE", help="run a library module as a script")
+    p.add_argument("--name", help="process name to store the profile under "
+                                  "(default: the script, module or command)")
+    p.add_argument("--stage", help="pipeline stage to record")
+    p.add_argument("--env", help="environment to record (e.g. prod, dev)")
+    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
+                   help="free-form tag (repeatable)")
+    p.add_argument("--interval", type=_positive_float, default=0.01, metavar="SECONDS",
+                   help="resource sampling interval (default 0.01)")
+    p.add_argument("--no-store", action="store_true", help="do not store the profile")
+    p.add_argument("--quiet", "-q", action="store_true", help="do not print the summary")
+    p.add_argument("target", nargs="?", help="script path (or, after --, the command)")
+    p.add_argument("args", nargs="...", help="arguments passed to the program")
+    p.set_defaults(handler=handle)
+
+
+def _raw():
+    import argparse
+    return argparse.RawDescriptionHelpFormatter
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise _arg_error(f"not a number: {text!r}")
+    if not value > 0:
+        raise _arg_error(f"must be greater than 0, got {text}")
+    return value
+
+
+def _arg_error(message):
+    import argparse
+    return argparse.ArgumentTypeError(message)
+
+
+def parse_tags(items: List[str]) -> Dict[str, str]:
+    tags = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CliError(f"--tag needs KEY=VALUE, got {item!r}")
+        tags[key] = value
+    return tags
+
+
+def split_command(argv: List[str]):
+    """``dprof [opts] run [opts] -- CMD ARGS``: return (argv before --, CMD ARGS).
+
+    argparse cannot tell "run this script" from "run this command" once it has
+    eaten the ``--``, so the command is cut off before parsing."""
+    if "run" in argv and "--" in argv[argv.index("run"):]:
+        cut = argv.index("--", argv.index("run"))
+        return argv[:cut], argv[cut + 1:]
+    return argv, None
+
+
+def handle(args) -> int:
+    from dprof.session import ProfileRun
+
+    tags = parse_tags(args.tag)
+    argv_rest = list(args.args)
+    if args.module:
+        kind, target = "module", args.module
+        if args.target is not None:
+            argv_rest.insert(0, args.target)
+        name = args.name or args.module
+    elif getattr(args, "command", None):
+        target, argv_rest = args.command[0], args.command[1:]
+        kind = "command"
+        name = args.name or " ".join(shlex.quote(a) for a in args.command)
+    elif args.target is None:
+        raise CliError("nothing to run: give a script, -m MODULE, or -- COMMAND")
+    elif args.target.endswith(".py") or os.path.isfile(args.target):
+        kind, target = "script", args.target
+        if not os.path.isfile(target):
+            raise CliError(f"no such script: {target}")
+        name = args.name or os.path.basename(target)
+    else:
+        kind, target = "command", args.target
+        name = args.name or " ".join(shlex.quote(a) for a in [target] + argv_rest)
+
+    run = ProfileRun(name, env=args.env, stage=args.stage, repo=args.db,
+                     store=not args.no_store, interval=args.interval, tags=tags,
+                     parameters={"kind": kind, "argv": [target] + argv_rest})
+    if kind == "command":
+        code = _run_command(run, [target] + argv_rest)
+    else:
+        code = _run_python(run, kind, target, argv_rest)
+    if not args.quiet and run.profile is not None:
+        _print_summary(run.profile, stored=not args.no_store)
+    return code
+
+
+class _Terminated(BaseException):
+    """Raised in the main thread on SIGTERM so that the profile is still stored."""
+
+
+def _run_python(run, kind: str, target: str, argv_rest: List[str]) -> int:
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum, frame):
+        raise _Terminated()
+
+    signal.signal(signal.SIGTERM, on_term)
+    code = 0
+    try:
+        with run:
+            try:
+                if kind == "module":
+                    sys.argv = [target] + argv_rest
+                    sys.path.insert(0, os.getcwd())
+                    runpy.run_module(target, run_name="__main__", alter_sys=True)
+                else:
+                    sys.argv = [target] + argv_rest
+                    sys.path.insert(0, os.path.dirname(os.path.abspath(target)))
+                    runpy.run_path(target, run_name="__main__")
+            except SystemExit as exc:
+                code = _exit_code(exc.code)
+                if code:
+                    raise
+    except SystemExit:
+        pass
+    except _Terminated:
+        code = 128 + signal.SIGTERM
+    except KeyboardInterrupt:
+        code = 130
+    except ImportError as exc:
+        if kind == "module" and getattr(exc, "name", None) == target.split(".")[0]:
+            raise CliError(f"no module named {target!r}")
+        traceback.print_exc()
+        code = 1
+    except Exception:
+        traceback.print_exc()
+        code = 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sys.argv, sys.path[:] = saved_argv, saved_path
+    return code
+
+
+def _exit_code(value) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, int):
+        return value
+    print(value, file=sys.stderr)
+    return 1
+
+
+def _run_command(run, command: List[str]) -> int:
+    try:
+        child = subprocess.Popen(command)
+    except OSError as exc:
+        raise CliError(f"cannot run {command[0]!r}: {exc.strerror}")
+    forwarded = {}
+
+    def forward(signum, frame):
+        try:
+            child.send_signal(signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        forwarded[sig] = signal.signal(sig, forward)
+    try:
+        with run:
+            while True:
+                try:
+                    returncode = child.wait()
+                    break
+                except KeyboardInterrupt:   # the child got SIGINT too; wait for it
+                    continue
+            if returncode != 0:
+                # record a failed command as a failed task without raising
+                run._recorder.tags["exit_code"] = str(returncode)
+                raise _CommandFailed(returncode)
+    except _CommandFailed:
+        pass
+    finally:
+        for sig, handler in forwarded.items():
+            signal.signal(sig, handler)
+    return 128 - returncode if returncode < 0 else returncode
+
+
+class _CommandFailed(Exception):
+    def __init__(self, returncode: int):
+        super().__init__(f"command exited with {returncode}")
+        self.returncode = returncode
+
+
+def _print_summary(profile, stored: bool) -> None:
+    from dprof.cli.records import profile_summary_lines
+    for line in profile_summary_lines(profile, brief=True, stored=stored):
+        print(line, file=sys.stderr)

@@ -1,0 +1,123 @@
+"""One resource sampler shared by every active task profile.
+
+Starting a sampler thread per decorated call would cost more than the call budget
+allows, so profiles share one native ``Sampler``: the first profile starts it, each
+profile takes the samples that fall inside its own [start, end] window when it
+ends, and the sampler keeps running for ``LINGER_SECONDS`` after the last profile
+so that a decorated function called in a loop does not start a thread per call.
+
+Overflow: the native sampler halves its resolution when its buffer fills (see
+docs/resources.md). The shared sampler is restarted with a fresh buffer whenever no
+profile is active and the buffer has been halved, so the resolution a profile sees
+only degrades while profiles overlap continuously for longer than the buffer holds.
+
+A profile that asks for another interval than the running sampler's gets a private
+sampler of its own.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Dict, Optional
+
+import numpy as np
+
+LINGER_SECONDS = 2.0
+CAPACITY = 1 << 15     # samples; 32768 x 10 ms = 5.5 minutes before the first halving
+
+
+class _Shared:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.sampler = None
+        self.interval = None
+        self.users = 0
+        self.stop_timer: Optional[threading.Timer] = None
+
+
+_shared = _Shared()
+
+
+class Handle:
+    __slots__ = ("sampler", "private")
+
+    def __init__(self, sampler, private: bool):
+        self.sampler = sampler
+        self.private = private
+
+
+def _new_sampler(interval: float):
+    from dprof._native import Sampler
+    return Sampler(pid=0, interval=interval, capacity=CAPACITY, children=True)
+
+
+def acquire(interval: float) -> Handle:
+    """Make sure a sampler at ``interval`` runs for the caller; returns a handle."""
+    with _shared.lock:
+        if _shared.stop_timer is not None:
+            _shared.stop_timer.cancel()
+            _shared.stop_timer = None
+        s = _shared.sampler
+        if s is not None and s.running and _shared.interval != interval and _shared.users:
+            private = _new_sampler(interval)
+            private.start()
+            return Handle(private, True)
+        if s is not None and s.running and (_shared.interval != interval
+                                            or (not _shared.users and s.info()["overflow_halvings"])):
+            s.stop()
+        if s is None or _shared.interval != interval:
+            s = _shared.sampler = _new_sampler(interval)
+            _shared.interval = interval
+        if not s.running:
+            s.start()
+        _shared.users += 1
+        return Handle(s, False)
+
+
+def release(handle: Handle, start: float, end: float) -> Dict[str, object]:
+    """Give back a handle; returns the samples in [start, end] (monotonic seconds)
+    as float64 arrays, plus derived entries whose names start with ``_``."""
+    sampler = handle.sampler
+    if handle.private:
+        sampler.stop()
+        window = _window(sampler, start, end)
+    else:
+        window = _window(sampler, start, end)
+        with _shared.lock:
+            _shared.users -= 1
+            if _shared.users == 0 and _shared.sampler is sampler:
+                timer = threading.Timer(LINGER_SECONDS, _stop_if_idle, args=(sampler,))
+                timer.daemon = True
+                _shared.stop_timer = timer
+                timer.start()
+    return window
+
+
+def _stop_if_idle(sampler) -> None:
+    with _shared.lock:
+        if _shared.users == 0 and _shared.sampler is sampler and sampler.running:
+            sampler.stop()
+        _shared.stop_timer = None
+
+
+def _window(sampler, start: float, end: float) -> Dict[str, object]:
+    columns = sampler.columns()            # copies taken under the sampler's lock
+    ts = np.asarray(columns["timestamp"], dtype=np.float64)
+    lo, hi = np.searchsorted(ts, start, "left"), np.searchsorted(ts, end, "right")
+    out: Dict[str, object] = {name: np.array(col, dtype=np.float64)[lo:hi]
+                              for name, col in columns.items()}
+    info = sampler.info()
+    missing = sampler.missing()
+    out["_missing"] = missing
+    out["_interval"] = info.get("interval")
+    # I/O wait inside the window: delay accounting when on, else D-state time
+    source = info.get("io_wait_source", "dstate_samples")
+    column = "iowait_delayacct_s" if source == "delayacct" else "iowait_dstate_s"
+    values = out.get(column)
+    if values is None or hi - lo < 2 or np.all(np.isnan(values)):
+        out["_io_wait_missing"] = (missing.get(column) or
+                                   "fewer than two resource samples fell inside the task "
+                                   f"(sampling interval {info.get('interval')} s)")
+    else:
+        out["_io_wait_seconds"] = float(np.nanmax(values) - np.nanmin(values))
+        out["_io_wait_source"] = source
+    return out

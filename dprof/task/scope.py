@@ -1,0 +1,74 @@
+"""Which profiles overlap, and so which numbers each may claim.
+
+CPU time, I/O bytes and allocation counts can be read for the whole process or for
+one thread. A profile that ran alone claims the process's numbers (so work it hands
+to threads or child processes is counted). When profiles overlap on different
+threads, each claims only its own thread's numbers, or every one of them would
+report the others' work. Profiles that interleave on one thread (asyncio tasks)
+cannot be told apart by the kernel at all; they are flagged so that the profile
+says its thread numbers are shared.
+
+Nesting is not overlap: a profile started inside another (same thread, same
+context) is part of the outer one's work, and both keep process scope.
+"""
+from __future__ import annotations
+
+import contextvars
+import threading
+from typing import Dict, Optional
+
+# the innermost profile active in the current context (thread or asyncio task)
+_current: contextvars.ContextVar[Optional["ScopeEntry"]] = contextvars.ContextVar(
+    "dprof_current_profile", default=None)
+
+
+class ScopeEntry:
+    __slots__ = ("thread", "parent", "other_threads", "interleaved", "token")
+
+    def __init__(self, thread: int, parent: Optional["ScopeEntry"]):
+        self.thread = thread
+        self.parent = parent
+        self.other_threads = False   # another profile ran on another thread meanwhile
+        self.interleaved = False     # another, non-nested profile ran on this thread
+        self.token = None
+
+    def ancestors(self):
+        node = self.parent
+        while node is not None:
+            yield node
+            node = node.parent
+
+
+_lock = threading.Lock()
+_active: Dict[int, ScopeEntry] = {}   # id(entry) -> entry
+
+
+def enter() -> ScopeEntry:
+    """Register a starting profile and mark every overlap it creates."""
+    parent = _current.get()
+    entry = ScopeEntry(threading.get_ident(), parent)
+    with _lock:
+        if _active:
+            ancestors = set(map(id, entry.ancestors()))
+            for other in _active.values():
+                if other.thread != entry.thread:
+                    other.other_threads = entry.other_threads = True
+                elif id(other) not in ancestors:
+                    other.interleaved = entry.interleaved = True
+        _active[id(entry)] = entry
+    entry.token = _current.set(entry)
+    return entry
+
+
+def leave(entry: ScopeEntry) -> None:
+    with _lock:
+        _active.pop(id(entry), None)
+    try:
+        _current.reset(entry.token)
+    except ValueError:
+        # left from another context (a generator finished elsewhere): restore parent
+        _current.set(entry.parent)
+
+
+def active_count() -> int:
+    return len(_active)
