@@ -1,0 +1,422 @@
+"""The Profile record: what dprof measured about one run of a task.
+
+This module is the contract between the session that measures a run (and builds a
+Profile), the repository that stores it (``dprof.repo``) and everything that reads it
+back. It holds data, validation and a JSON-safe, exact round trip; it measures nothing
+and must stay cheap to import (no pandas, no SQLAlchemy).
+
+Every metric is either a number or ``None``; a ``None`` metric always has a reason in
+``missing`` (a metric the system could not give is missing, never 0). What each field
+counts is written in the class docstring and in ``docs/profile.md``.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import math
+import numbers
+import os
+import platform
+import socket
+import uuid
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, Mapping, Optional
+
+import numpy as np
+
+from dprof.stacks.model import StackProfile
+
+#: Version of the dictionary layout written by :meth:`Profile.to_dict`.
+DICT_FORMAT = 1
+
+STATUS_OK = "ok"
+STATUS_FAILED = "failed"
+STATUSES = (STATUS_OK, STATUS_FAILED)
+
+#: Metrics that are counts (stored as 64-bit integers, ``Int64`` in DataFrames).
+COUNT_METRICS = (
+    "memory_allocations",
+    "file_read_bytes",
+    "file_write_bytes",
+    "network_data_sent_bytes",
+    "network_data_received_bytes",
+    "exceptions_raised",
+)
+#: Metrics that are real numbers (float64).
+FLOAT_METRICS = (
+    "runtime_seconds",
+    "cpu_cores",
+    "cpu_user_utilization",
+    "cpu_system_utilization",
+    "memory_usage_peak_mb",
+    "io_wait_time_seconds",
+)
+#: Every measured field: each is a number or None-with-a-reason-in-``missing``.
+METRICS = FLOAT_METRICS + COUNT_METRICS
+
+#: Longest text the storage accepts per field (characters).
+TEXT_LIMITS = {"id": 64, "process_name": 255, "env": 64, "stage": 255,
+               "exception_type": 255, "host": 255, "python_version": 32}
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_RESOURCE_ENCODING = "float64-le-base64"
+
+# Reason recorded when a metric is None and the caller gave none.
+NOT_MEASURED = "not measured"
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(eq=False)
+class Profile:
+    """One profiled run of a task.
+
+    Identity and context
+      ``id``: unique id of the run (default: a fresh uuid4 as 32 lowercase hex digits;
+      at most 64 characters). ``process_name``: the profiled unit (a function's
+      qualified name, a script, a command); required. ``env``: the environment the
+      run belongs to (e.g. ``"dev"``, ``"prod"``); default ``"default"``. ``stage``:
+      the pipeline stage or step the task belongs to; default ``"default"``.
+      ``host``, ``pid``, ``python_version``: where it ran (defaults: this host, this
+      process, this interpreter). ``parameters``: the task's arguments as a
+      JSON-safe dict. ``tags``: free ``str -> str`` labels.
+
+    Outcome
+      ``status``: ``"ok"`` or ``"failed"`` (the task raised).
+      ``exception_type``: qualified name of the exception that ended a failed task
+      (``"ValueError"``, ``"mypkg.errors.Boom"``); ``None`` when ``status == "ok"``.
+      ``exception_message``: ``str()`` of that exception.
+
+    Time
+      ``task_start_time``, ``task_end_time``: wall-clock start and end, timezone-aware
+      and normalised to UTC (naive datetimes are rejected).
+      ``runtime_seconds``: elapsed time of the task measured with a monotonic clock
+      (so it is right even when the wall clock jumps); if not given it is taken as
+      ``task_end_time - task_start_time``.
+
+    CPU
+      ``cpu_cores``: CPUs the task could use: the CPU-affinity count, lowered to the
+      cgroup quota (``cpu.max``) when one is set; may be fractional.
+      ``cpu_user_utilization``, ``cpu_system_utilization``: CPU time of the process
+      (and its children, when the session follows them) in user and kernel mode
+      during the task, as a fraction of ``runtime_seconds * cpu_cores``; 1.0 means
+      every usable core busy for the whole run.
+
+    Memory
+      ``memory_usage_peak_mb``: peak resident set size during the task in MiB
+      (2**20 bytes). ``memory_allocations``: number of memory-block allocations made
+      during the task (only when allocation counting is on).
+
+    I/O
+      ``file_read_bytes``, ``file_write_bytes``: bytes the task caused to be read from
+      and written to the storage layer (Linux ``/proc/<pid>/io`` ``read_bytes`` /
+      ``write_bytes``); reads served by the page cache are not counted.
+      ``io_wait_time_seconds``: time the task's threads spent blocked on disk I/O
+      (state D): from kernel delay accounting when it is on, else estimated from
+      per-thread D-state samples (``sources`` says which).
+      ``network_data_sent_bytes``, ``network_data_received_bytes``: bytes sent and
+      received on the non-loopback interfaces of the task's network namespace during
+      the task (Linux has no per-process counters; other processes in the same
+      namespace are counted too, ``sources`` says so).
+
+    Errors
+      ``exceptions_raised``: exceptions raised in the task while it ran, caught ones
+      included.
+
+    Provenance and attachments
+      ``missing``: metric name -> why it could not be measured; exactly the metrics
+      that are ``None`` (a ``None`` metric given without a reason gets
+      ``"not measured"``). ``sources``: metric name -> where the number came from
+      (e.g. ``{"io_wait_time_seconds": "dstate_samples"}``).
+      ``resources``: the resource time series, columnar: column name -> 1-D float64
+      array, all the same length (by convention ``"t"`` holds seconds since the
+      start); or ``None``. ``stacks``: a :class:`dprof.stacks.StackProfile` or ``None``.
+    """
+
+    process_name: str
+    task_start_time: datetime
+    task_end_time: datetime
+    env: str = "default"
+    stage: str = "default"
+    runtime_seconds: Optional[float] = None
+    cpu_cores: Optional[float] = None
+    cpu_user_utilization: Optional[float] = None
+    cpu_system_utilization: Optional[float] = None
+    memory_usage_peak_mb: Optional[float] = None
+    memory_allocations: Optional[int] = None
+    file_read_bytes: Optional[int] = None
+    file_write_bytes: Optional[int] = None
+    io_wait_time_seconds: Optional[float] = None
+    network_data_sent_bytes: Optional[int] = None
+    network_data_received_bytes: Optional[int] = None
+    exceptions_raised: Optional[int] = None
+    id: str = field(default_factory=_new_id)
+    status: str = STATUS_OK
+    exception_type: Optional[str] = None
+    exception_message: Optional[str] = None
+    host: str = field(default_factory=socket.gethostname)
+    pid: int = field(default_factory=os.getpid)
+    python_version: str = field(default_factory=platform.python_version)
+    parameters: Dict[str, Any] = field(default_factory=dict)
+    tags: Dict[str, str] = field(default_factory=dict)
+    missing: Dict[str, str] = field(default_factory=dict)
+    sources: Dict[str, str] = field(default_factory=dict)
+    resources: Optional[Dict[str, np.ndarray]] = None
+    stacks: Optional[StackProfile] = None
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # -- validation -------------------------------------------------------------
+    def validate(self) -> None:
+        """Check every field and normalise types; raise ``ValueError``/``TypeError``
+        naming the field that is wrong. Called on construction; call it again after
+        changing fields by hand."""
+        _check_text("process_name", self.process_name, allow_empty=False)
+        _check_text("env", self.env)
+        _check_text("stage", self.stage)
+        _check_text("id", self.id, allow_empty=False)
+        self.task_start_time = _utc("task_start_time", self.task_start_time)
+        self.task_end_time = _utc("task_end_time", self.task_end_time)
+        if self.task_end_time < self.task_start_time:
+            raise ValueError(f"Profile.task_end_time ({self.task_end_time.isoformat()}) is "
+                             f"before task_start_time ({self.task_start_time.isoformat()})")
+        if self.runtime_seconds is None and "runtime_seconds" not in self.missing:
+            self.runtime_seconds = (self.task_end_time - self.task_start_time).total_seconds()
+
+        if self.status not in STATUSES:
+            raise ValueError(f"Profile.status must be one of {STATUSES}, got {self.status!r}")
+        if self.status == STATUS_OK and self.exception_type is not None:
+            raise ValueError("Profile.exception_type is set but status is 'ok'; "
+                             "a run that raised has status 'failed'")
+        _check_text("exception_type", self.exception_type, optional=True)
+        _check_text("exception_message", self.exception_message, optional=True)
+        _check_text("host", self.host)
+        _check_text("python_version", self.python_version)
+        self.pid = _check_int("pid", self.pid)
+        for name, limit in TEXT_LIMITS.items():
+            value = getattr(self, name)
+            if value is not None and len(value) > limit:
+                raise ValueError(f"Profile.{name} is {len(value)} characters long; "
+                                 f"the limit is {limit}")
+
+        self.missing = _check_str_dict("missing", self.missing)
+        self.sources = _check_str_dict("sources", self.sources)
+        self.tags = _check_str_dict("tags", self.tags)
+        for name in list(self.missing) + list(self.sources):
+            if name not in METRICS:
+                raise ValueError(f"Profile.missing/sources name {name!r}, which is not a "
+                                 f"metric; metrics are {METRICS}")
+        for name in FLOAT_METRICS:
+            self._check_metric(name, _check_float)
+        for name in COUNT_METRICS:
+            self._check_metric(name, _check_int)
+        # Utilizations are not clamped to 1.0: a value above it means cpu_cores was
+        # underestimated, and hiding that would hide a measurement problem.
+        if self.cpu_cores is not None and self.cpu_cores <= 0:
+            raise ValueError(f"Profile.cpu_cores must be > 0, got {self.cpu_cores}")
+
+        if not isinstance(self.parameters, dict):
+            raise TypeError(f"Profile.parameters must be a dict, got "
+                            f"{type(self.parameters).__name__}")
+        try:
+            json.dumps(self.parameters, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"Profile.parameters must be JSON-safe (str keys; str, "
+                             f"int, finite float, bool, None, lists, dicts): {exc}") from None
+        self.resources = _check_resources(self.resources)
+        if self.stacks is not None and not isinstance(self.stacks, StackProfile):
+            raise TypeError(f"Profile.stacks must be a StackProfile or None, got "
+                            f"{type(self.stacks).__name__}")
+
+    def _check_metric(self, name: str, convert) -> None:
+        value = getattr(self, name)
+        if value is None:
+            self.missing.setdefault(name, NOT_MEASURED)
+            return
+        if name in self.missing:
+            raise ValueError(f"Profile.{name} = {value!r} but missing[{name!r}] says it "
+                             f"could not be measured ({self.missing[name]!r}); "
+                             f"a missing metric must be None")
+        value = convert(name, value)
+        if value < 0:
+            raise ValueError(f"Profile.{name} must not be negative, got {value}")
+        setattr(self, name, value)
+
+    # -- reading -----------------------------------------------------------------
+    @property
+    def failed(self) -> bool:
+        return self.status == STATUS_FAILED
+
+    def metrics(self) -> Dict[str, Any]:
+        """Metric name -> value (``None`` for missing ones), in a stable order."""
+        return {name: getattr(self, name) for name in METRICS}
+
+    # -- serialisation -----------------------------------------------------------
+    def to_dict(self) -> Dict[str, Any]:
+        """A JSON-safe dict (``json.dumps(allow_nan=False)`` works) that
+        :meth:`from_dict` turns back into an equal Profile. Datetimes are ISO 8601
+        strings in UTC; resource columns are base64 of little-endian float64 bytes
+        (exact, NaN included); stacks use ``StackProfile.to_dict``."""
+        out: Dict[str, Any] = {"format": DICT_FORMAT}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif f.name == "resources":
+                value = None if value is None else {
+                    "encoding": _RESOURCE_ENCODING,
+                    "columns": {name: base64.b64encode(arr.astype("<f8").tobytes()).decode("ascii")
+                                for name, arr in value.items()},
+                }
+            elif f.name == "stacks":
+                value = None if value is None else value.to_dict()
+            elif isinstance(value, dict):
+                value = json.loads(json.dumps(value))   # a deep, JSON-shaped copy
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Profile":
+        """Build a Profile from :meth:`to_dict` output (validated like any Profile)."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"Profile.from_dict needs a mapping, got {type(data).__name__}")
+        if data.get("format") != DICT_FORMAT:
+            raise ValueError(f"unsupported profile dict format {data.get('format')!r}; "
+                             f"this dprof reads format {DICT_FORMAT}")
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known - {"format"}
+        if unknown:
+            raise ValueError(f"unknown profile fields {sorted(unknown)}")
+        kwargs = {k: v for k, v in data.items() if k != "format"}
+        for name in ("task_start_time", "task_end_time"):
+            if isinstance(kwargs.get(name), str):
+                kwargs[name] = _parse_time(name, kwargs[name])
+        res = kwargs.get("resources")
+        if res is not None:
+            if not isinstance(res, Mapping) or res.get("encoding") != _RESOURCE_ENCODING:
+                raise ValueError(f"Profile resources must be encoded as "
+                                 f"{_RESOURCE_ENCODING!r}")
+            kwargs["resources"] = {name: np.frombuffer(base64.b64decode(b64), dtype="<f8")
+                                   .astype(np.float64) for name, b64 in res["columns"].items()}
+        if kwargs.get("stacks") is not None:
+            kwargs["stacks"] = StackProfile.from_dict(kwargs["stacks"])
+        for name in ("parameters", "tags", "missing", "sources"):
+            if isinstance(kwargs.get(name), Mapping):
+                kwargs[name] = dict(kwargs[name])
+        return cls(**kwargs)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Profile):
+            return NotImplemented
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if f.name == "resources":
+                if (a is None) != (b is None):
+                    return False
+                if a is not None and (list(a) != list(b) or any(
+                        a[k].tobytes() != b[k].tobytes() for k in a)):
+                    return False
+            elif f.name == "stacks":
+                if (a is None) != (b is None) or (a is not None and a.to_dict() != b.to_dict()):
+                    return False
+            elif a != b:
+                return False
+        return True
+
+    __hash__ = None  # mutable record
+
+
+# -- helpers ---------------------------------------------------------------------
+def _check_text(name: str, value: Any, *, allow_empty: bool = True,
+                optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, str):
+        raise TypeError(f"Profile.{name} must be a str, got {type(value).__name__}")
+    if not allow_empty and not value:
+        raise ValueError(f"Profile.{name} must not be empty")
+
+
+def _check_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"Profile.{name} must be an int, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if not -2**63 <= value < 2**63:
+        raise ValueError(f"Profile.{name} = {value} does not fit in 64 bits")
+    return value
+
+
+def _check_float(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"Profile.{name} must be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"Profile.{name} must be finite, got {value}; a metric that could "
+                         f"not be measured is None with a reason in Profile.missing")
+    return value
+
+
+def _check_str_dict(name: str, value: Any) -> Dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"Profile.{name} must be a dict of str -> str, got "
+                        f"{type(value).__name__}")
+    for k, v in value.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise TypeError(f"Profile.{name} must map str -> str; bad entry {k!r}: {v!r}")
+    return dict(value)
+
+
+def _utc(name: str, value: Any) -> datetime:
+    if not isinstance(value, datetime):
+        raise TypeError(f"Profile.{name} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"Profile.{name} must be timezone-aware (e.g. "
+                         f"datetime.now(timezone.utc)), got naive {value.isoformat()}")
+    return value.astimezone(timezone.utc)
+
+
+def _parse_time(name: str, text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"Profile.{name}: {text!r} is not an ISO 8601 datetime") from None
+
+
+def _check_resources(value: Any) -> Optional[Dict[str, np.ndarray]]:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError(f"Profile.resources must be a dict of column -> array or None, got "
+                        f"{type(value).__name__}")
+    out: Dict[str, np.ndarray] = {}
+    length = None
+    for col, arr in value.items():
+        if not isinstance(col, str) or not col:
+            raise TypeError(f"Profile.resources column names must be non-empty str, got {col!r}")
+        try:
+            arr = np.ascontiguousarray(arr, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"Profile.resources[{col!r}] is not numeric: {exc}") from None
+        if arr.ndim != 1:
+            raise ValueError(f"Profile.resources[{col!r}] must be 1-D, has shape {arr.shape}")
+        if length is not None and len(arr) != length:
+            raise ValueError(f"Profile.resources columns differ in length: {col!r} has "
+                             f"{len(arr)} samples, earlier columns {length}")
+        length = len(arr)
+        out[col] = arr
+    return out
+
+
+def datetime_to_us(value: datetime) -> int:
+    """Exact microseconds since 1970-01-01T00:00:00Z of an aware datetime."""
+    delta = value - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def us_to_datetime(us: int) -> datetime:
+    """Inverse of :func:`datetime_to_us` (an aware UTC datetime)."""
+    return _EPOCH + timedelta(microseconds=int(us))

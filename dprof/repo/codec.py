@@ -1,0 +1,81 @@
+"""Profile <-> table rows: the one place that knows how a Profile is laid out in the
+tables of ``schema.py``."""
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any, Dict, Mapping, Optional
+
+import numpy as np
+
+from dprof.profile import METRICS, Profile, datetime_to_us, us_to_datetime
+from dprof.stacks.model import StackProfile
+
+RESOURCE_ENCODING = "f64le-zlib"   # float64 columns, little-endian, end to end, zlib
+STACKS_ENCODING = "json-zlib"      # StackProfile.to_dict() as JSON, zlib
+
+# Columns of ``profiles`` filled straight from the Profile attribute of the same name.
+_PLAIN = ("id", "process_name", "env", "stage", "status") + METRICS + (
+    "exception_type", "exception_message", "host", "pid", "python_version")
+_JSON = ("parameters", "missing", "sources", "tags")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def profile_row(p: Profile) -> Dict[str, Any]:
+    row = {name: getattr(p, name) for name in _PLAIN}
+    row["task_start_time_us"] = datetime_to_us(p.task_start_time)
+    row["task_end_time_us"] = datetime_to_us(p.task_end_time)
+    for name in _JSON:
+        row[name] = _json(getattr(p, name))
+    return row
+
+
+def resources_row(p: Profile) -> Optional[Dict[str, Any]]:
+    if p.resources is None:
+        return None
+    columns = list(p.resources)
+    n = len(p.resources[columns[0]]) if columns else 0
+    raw = b"".join(p.resources[c].astype("<f8").tobytes() for c in columns)
+    return {"profile_id": p.id, "columns": _json(columns), "n_samples": n,
+            "encoding": RESOURCE_ENCODING, "data": zlib.compress(raw, 1)}
+
+
+def stacks_row(p: Profile) -> Optional[Dict[str, Any]]:
+    if p.stacks is None:
+        return None
+    data = zlib.compress(_json(p.stacks.to_dict()).encode("utf-8"), 6)
+    return {"profile_id": p.id, "encoding": STACKS_ENCODING, "data": data}
+
+
+def decode_resources(row: Mapping[str, Any]) -> Dict[str, np.ndarray]:
+    if row["encoding"] != RESOURCE_ENCODING:
+        raise ValueError(f"unknown resource series encoding {row['encoding']!r}")
+    columns = json.loads(row["columns"])
+    n = int(row["n_samples"])
+    flat = np.frombuffer(zlib.decompress(bytes(row["data"])), dtype="<f8")
+    if flat.size != n * len(columns):
+        raise ValueError(f"stored resource series is damaged: {flat.size} values for "
+                         f"{len(columns)} columns x {n} samples")
+    table = flat.reshape(len(columns), n).astype(np.float64)   # copies: writable arrays
+    return {name: table[i].copy() for i, name in enumerate(columns)}
+
+
+def decode_stacks(row: Mapping[str, Any]) -> StackProfile:
+    if row["encoding"] != STACKS_ENCODING:
+        raise ValueError(f"unknown stack profile encoding {row['encoding']!r}")
+    return StackProfile.from_dict(json.loads(zlib.decompress(bytes(row["data"]))))
+
+
+def profile_from_row(row: Mapping[str, Any], resources: Optional[Mapping[str, Any]] = None,
+                     stacks: Optional[Mapping[str, Any]] = None) -> Profile:
+    kwargs = {name: row[name] for name in _PLAIN}
+    kwargs["task_start_time"] = us_to_datetime(row["task_start_time_us"])
+    kwargs["task_end_time"] = us_to_datetime(row["task_end_time_us"])
+    for name in _JSON:
+        kwargs[name] = json.loads(row[name])
+    kwargs["resources"] = decode_resources(resources) if resources is not None else None
+    kwargs["stacks"] = decode_stacks(stacks) if stacks is not None else None
+    return Profile(**kwargs)

@@ -1,0 +1,391 @@
+"""ProfileRepo: store profiles and query them back as Profiles and DataFrames.
+
+Writing never fails the caller because of the database: when it cannot be opened or
+written (bad URL, read-only file, lock held too long, server down) the profiles go to
+the spool (see ``spool.py``) with a :class:`StorageWarning`, and are moved into the
+database on the next successful open or add. Programming errors (not a Profile, an id
+stored twice) still raise.
+
+Reading raises :class:`StorageError` when the database cannot be opened.
+"""
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, List, Optional, Sequence, Union
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from dprof.profile import Profile, datetime_to_us
+from dprof.repo import codec, frames, schema
+from dprof.repo.engine import make_engine, run_write
+from dprof.repo.migrate import SchemaError, ensure_schema
+from dprof.repo.spool import Spool
+from dprof.repo.url import UrlLike, resolve_url, spool_path
+from dprof.stacks.model import StackProfile
+
+StrFilter = Union[str, Iterable[str], None]
+
+# SQLite allows at most 32766 bound parameters per statement (999 before 3.32).
+_ID_CHUNK = 900
+
+
+class StorageWarning(UserWarning):
+    """A profile could not be written to the database (it was spooled, or lost when
+    even the spool could not be written; the message says which)."""
+
+
+class StorageError(RuntimeError):
+    """The profile database cannot be opened for reading."""
+
+
+class ProfileRepo:
+    """Profiles stored in a SQL database (SQLite by default, or PostgreSQL).
+
+    ``url``: a SQLAlchemy URL, a file path (a SQLite file there), or None for
+    ``$DPROF_DATABASE_URL`` or else ``$XDG_DATA_HOME/dprof/profiles.db``.
+    ``spool_dir``: where profiles wait when the database cannot take them (default
+    ``$DPROF_SPOOL_DIR`` or dprof's data directory). ``timeout``: seconds a write
+    waits for a locked database (and a connect for a server) before spooling.
+
+    The schema is created or upgraded on open. The constructor never raises because
+    of the database; :attr:`last_error` holds the last failure to open.
+    """
+
+    def __init__(self, url: UrlLike = None, *, spool_dir: UrlLike = None,
+                 timeout: float = 30.0) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ValueError(f"ProfileRepo timeout must be a positive number of seconds, "
+                             f"got {timeout!r}")
+        self.url = resolve_url(url)
+        self.timeout = float(timeout)
+        self.spool = Spool(spool_path(self.url, spool_dir))
+        self.last_error: Optional[BaseException] = None
+        self._engine: Optional[Engine] = None
+        self._engine_pid = os.getpid()
+        self._ready = False
+        try:
+            self._open()
+        except Exception as exc:   # reported by reads (StorageError) and adds (spool)
+            self.last_error = exc
+
+    def __repr__(self) -> str:
+        return f"ProfileRepo({_safe_url(self.url)!r})"
+
+    def __enter__(self) -> "ProfileRepo":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database connections (the repo opens them again when used)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+        self._ready = False
+
+    # -- opening ------------------------------------------------------------------
+    def _open(self) -> Engine:
+        if self._engine is not None and self._engine_pid != os.getpid():
+            # A forked child must not use the parent's connections.
+            self._engine.dispose(close=False)
+            self._engine = None
+            self._ready = False
+        if self._engine is None:
+            self._engine = make_engine(self.url, self.timeout)
+            self._engine_pid = os.getpid()
+        if not self._ready:
+            ensure_schema(self._engine)
+            self._ready = True
+            self.last_error = None
+            self._flush_spool()
+        return self._engine
+
+    def _reader(self) -> Engine:
+        try:
+            return self._open()
+        except Exception as exc:
+            self.last_error = exc
+            raise StorageError(f"cannot open the profile database {_safe_url(self.url)}: "
+                               f"{exc}") from exc
+
+    def _flush_spool(self) -> int:
+        if not self.spool.pending():
+            return 0
+        try:
+            return self.spool.flush(self._store_new)
+        except (SQLAlchemyError, OSError) as exc:
+            warnings.warn(StorageWarning(
+                f"could not move spooled profiles from {self.spool.path} into "
+                f"{_safe_url(self.url)} ({exc}); they stay spooled"), stacklevel=3)
+            return 0
+
+    def flush_spool(self) -> int:
+        """Move spooled profiles into the database now; returns how many were moved.
+        Raises StorageError when the database cannot be opened."""
+        self._reader()   # opening flushes already
+        return self._flush_spool()
+
+    # -- writing ------------------------------------------------------------------
+    def add(self, profile: Profile) -> None:
+        """Store one profile with its resource series and stacks. Never raises
+        because of the database (see the module docstring); raises TypeError for a
+        non-Profile, ValueError for an invalid one or an id already stored."""
+        self.add_many([profile])
+
+    def add_many(self, profiles: Iterable[Profile]) -> int:
+        """Store many profiles in one transaction (the bulk path: one multi-row
+        insert per table). Returns how many were given; on a database failure they
+        are all spooled, as with :meth:`add`."""
+        batch = list(profiles)
+        for p in batch:
+            if not isinstance(p, Profile):
+                raise TypeError(f"ProfileRepo.add needs Profile objects, got {type(p).__name__}")
+            p.validate()
+        if not batch:
+            return 0
+        ids = [p.id for p in batch]
+        if len(set(ids)) != len(ids):
+            raise ValueError("the same profile id occurs more than once in one add_many call")
+        try:
+            engine = self._open()
+            run_write(engine, lambda conn: _insert(conn, batch), self.timeout)
+        except IntegrityError:
+            raise ValueError(f"a profile with one of these ids is already stored: "
+                             f"{ids[:5]}{'...' if len(ids) > 5 else ''}") from None
+        except (SQLAlchemyError, OSError, SchemaError, ImportError) as exc:
+            self._ready = False   # open again (and flush) on the next call
+            self.last_error = exc
+            self._spool_or_warn(batch, exc)
+            return len(batch)
+        if self.spool.pending():
+            self._flush_spool()
+        return len(batch)
+
+    def _store_new(self, batch: List[Profile]) -> None:
+        """Insert the profiles whose ids are not stored yet (used by the spool)."""
+        engine = self._open() if self._engine is None else self._engine
+
+        def work(conn: Connection) -> None:
+            stored = set()
+            ids = [p.id for p in batch]
+            for i in range(0, len(ids), _ID_CHUNK):
+                chunk = ids[i:i + _ID_CHUNK]
+                stored.update(conn.execute(sa.select(schema.profiles.c.id)
+                                           .where(schema.profiles.c.id.in_(chunk))).scalars())
+            new = [p for p in batch if p.id not in stored]
+            if new:
+                _insert(conn, new)
+
+        run_write(engine, work, self.timeout)
+
+    def _spool_or_warn(self, batch: List[Profile], exc: BaseException) -> None:
+        what = f"profile {batch[0].id}" if len(batch) == 1 else f"{len(batch)} profiles"
+        try:
+            self.spool.append(batch)
+        except OSError as spool_exc:
+            warnings.warn(StorageWarning(
+                f"could not store {what} in {_safe_url(self.url)} ({_short(exc)}) nor "
+                f"write it to the spool {self.spool.path} ({spool_exc}); it is lost"),
+                stacklevel=4)
+            return
+        warnings.warn(StorageWarning(
+            f"could not store {what} in {_safe_url(self.url)} ({_short(exc)}); kept in "
+            f"the spool {self.spool.path} until the database can be written"), stacklevel=4)
+
+    # -- removing -----------------------------------------------------------------
+    def remove(self, id: str) -> bool:
+        """Delete one profile and its attachments; True if it existed."""
+        return self._delete(schema.profiles.c.id == id) > 0
+
+    def remove_by_process(self, name: str) -> int:
+        """Delete every profile of one process; returns how many."""
+        return self._delete(schema.profiles.c.process_name == name)
+
+    def prune(self, older_than: timedelta) -> int:
+        """Delete profiles that started more than ``older_than`` ago; returns how many."""
+        if not isinstance(older_than, timedelta) or older_than < timedelta(0):
+            raise ValueError(f"prune(older_than=...) needs a non-negative timedelta, "
+                             f"got {older_than!r}")
+        cutoff = datetime_to_us(datetime.now(timezone.utc) - older_than)
+        return self._delete(schema.profiles.c.task_start_time_us < cutoff)
+
+    def _delete(self, where) -> int:
+        engine = self._reader()
+        ids = sa.select(schema.profiles.c.id).where(where)
+
+        def work(conn: Connection) -> int:
+            for child in schema.CHILD_TABLES:
+                conn.execute(child.delete().where(child.c.profile_id.in_(ids)))
+            return conn.execute(schema.profiles.delete().where(where)).rowcount
+
+        return run_write(engine, work, self.timeout)
+
+    # -- reading one --------------------------------------------------------------
+    def exists(self, id: str) -> bool:
+        with self._reader().connect() as conn:
+            return conn.execute(sa.select(sa.literal(1)).where(
+                schema.profiles.c.id == id)).first() is not None
+
+    def get(self, id: str) -> Optional[Profile]:
+        """The profile with this id (with its series and stacks), or None."""
+        with self._reader().connect() as conn:
+            row = conn.execute(sa.select(schema.profiles).where(
+                schema.profiles.c.id == id)).mappings().first()
+            if row is None:
+                return None
+            res = _child_row(conn, schema.profile_resources, id)
+            stk = _child_row(conn, schema.profile_stacks, id)
+        return codec.profile_from_row(row, res, stk)
+
+    def resources(self, id: str) -> pd.DataFrame:
+        """The resource time series of one profile, one float64 column per measured
+        quantity (empty when it has none). KeyError when no such profile."""
+        with self._reader().connect() as conn:
+            self._require(conn, id)
+            row = _child_row(conn, schema.profile_resources, id)
+        if row is None:
+            return pd.DataFrame()
+        return pd.DataFrame(codec.decode_resources(row))
+
+    def stacks(self, id: str) -> Optional[StackProfile]:
+        """The stack profile of one profile, or None when it has none. KeyError when
+        no such profile."""
+        with self._reader().connect() as conn:
+            self._require(conn, id)
+            row = _child_row(conn, schema.profile_stacks, id)
+        return None if row is None else codec.decode_stacks(row)
+
+    @staticmethod
+    def _require(conn: Connection, id: str) -> None:
+        if conn.execute(sa.select(sa.literal(1)).where(schema.profiles.c.id == id)).first() is None:
+            raise KeyError(f"no profile with id {id!r}")
+
+    # -- reading many -------------------------------------------------------------
+    def count(self) -> int:
+        with self._reader().connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(schema.profiles)).scalar_one()
+
+    def get_all(self) -> pd.DataFrame:
+        """Every profile, one row each, oldest first (dtypes: see ``dprof.repo.frames``)."""
+        return self.query()
+
+    def get_by_process(self, name: str) -> pd.DataFrame:
+        return self.query(process=name)
+
+    def query(self, process: StrFilter = None, stage: StrFilter = None, env: StrFilter = None,
+              status: StrFilter = None, since: Optional[datetime] = None,
+              until: Optional[datetime] = None, limit: Optional[int] = None) -> pd.DataFrame:
+        """Profiles matching every given filter, oldest first.
+
+        ``process``/``stage``/``env``/``status``: a value or a list of values.
+        ``since`` (inclusive) / ``until`` (exclusive): bounds on ``task_start_time``
+        (timezone-aware datetimes). ``limit``: keep only the most recent ``limit``."""
+        t = schema.profiles
+        cols = [t.c[frames.db_column(name)] for name in frames.FRAME_COLUMNS]
+        stmt = sa.select(*cols)
+        for column, value, label in ((t.c.process_name, process, "process"),
+                                     (t.c.stage, stage, "stage"), (t.c.env, env, "env"),
+                                     (t.c.status, status, "status")):
+            values = _as_values(label, value)
+            if values is not None:
+                stmt = stmt.where(column.in_(values))
+        if since is not None:
+            stmt = stmt.where(t.c.task_start_time_us >= _us("since", since))
+        if until is not None:
+            stmt = stmt.where(t.c.task_start_time_us < _us("until", until))
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+                raise ValueError(f"query(limit=...) must be a non-negative int, got {limit!r}")
+            stmt = stmt.order_by(t.c.task_start_time_us.desc(), t.c.id.desc()).limit(limit)
+        else:
+            stmt = stmt.order_by(t.c.task_start_time_us, t.c.id)
+        with self._reader().connect() as conn:
+            rows = conn.execute(stmt).fetchall()
+        if limit is not None:
+            rows.reverse()
+        return frames.profiles_frame(rows)
+
+    def stats(self) -> pd.DataFrame:
+        """Per process: runs, failures, runtime mean and 95th percentile (seconds),
+        largest peak memory (MiB), total bytes read and written, first and last start.
+        One row per process_name, sorted by name."""
+        t = schema.profiles
+        stmt = sa.select(t.c.process_name, t.c.status, t.c.runtime_seconds,
+                         t.c.memory_usage_peak_mb, t.c.file_read_bytes, t.c.file_write_bytes,
+                         t.c.task_start_time_us)
+        with self._reader().connect() as conn:
+            rows = conn.execute(stmt).fetchall()
+        df = frames.profiles_frame(rows, ("process_name", "status", "runtime_seconds",
+                                          "memory_usage_peak_mb", "file_read_bytes",
+                                          "file_write_bytes", "task_start_time"))
+        df["failed"] = (df["status"] == "failed").astype("int64")
+        grouped = df.groupby("process_name", observed=True, sort=True)
+        out = pd.DataFrame({
+            "runs": grouped.size().astype("Int64"),
+            "failures": grouped["failed"].sum().astype("Int64"),
+            "runtime_mean_seconds": grouped["runtime_seconds"].mean(),
+            "runtime_p95_seconds": grouped["runtime_seconds"].quantile(0.95),
+            "memory_peak_max_mb": grouped["memory_usage_peak_mb"].max(),
+            "file_read_bytes_total": grouped["file_read_bytes"].sum(min_count=1),
+            "file_write_bytes_total": grouped["file_write_bytes"].sum(min_count=1),
+            "first_start": grouped["task_start_time"].min(),
+            "last_start": grouped["task_start_time"].max(),
+        })
+        out.index = out.index.astype(object)
+        out = out.rename_axis("process_name").reset_index()
+        for name in ("runtime_mean_seconds", "runtime_p95_seconds", "memory_peak_max_mb"):
+            out[name] = out[name].astype(np.float64)
+        return out
+
+
+# -- helpers -----------------------------------------------------------------------
+def _insert(conn: Connection, batch: Sequence[Profile]) -> None:
+    conn.execute(schema.profiles.insert(), [codec.profile_row(p) for p in batch])
+    res = [r for r in (codec.resources_row(p) for p in batch) if r is not None]
+    if res:
+        conn.execute(schema.profile_resources.insert(), res)
+    stk = [r for r in (codec.stacks_row(p) for p in batch) if r is not None]
+    if stk:
+        conn.execute(schema.profile_stacks.insert(), stk)
+
+
+def _child_row(conn: Connection, table: sa.Table, id: str):
+    return conn.execute(sa.select(table).where(table.c.profile_id == id)).mappings().first()
+
+
+def _as_values(label: str, value: StrFilter) -> Optional[List[str]]:
+    if value is None:
+        return None
+    values = [value] if isinstance(value, str) else list(value)
+    for v in values:
+        if not isinstance(v, str):
+            raise TypeError(f"query({label}=...) takes a str or a list of str, got {v!r}")
+    return values
+
+
+def _us(label: str, value: datetime) -> int:
+    if not isinstance(value, datetime):
+        raise TypeError(f"query({label}=...) needs a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"query({label}=...) needs a timezone-aware datetime, got naive "
+                         f"{value.isoformat()}")
+    return datetime_to_us(value.astimezone(timezone.utc))
+
+
+def _safe_url(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    return re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", url)
+
+
+def _short(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    text = text.split("\n[SQL:")[0].split("\n(Background")[0]
+    return text if len(text) <= 300 else text[:297] + "..."
