@@ -54,6 +54,10 @@ FLOAT_METRICS = (
 )
 #: Every measured field: each is a number or None-with-a-reason-in-``missing``.
 METRICS = FLOAT_METRICS + COUNT_METRICS
+#: Other names ``missing``/``sources`` may use: the attachments, and ``scope`` (whether
+#: the numbers are the whole process's or the task thread's; see dprof/task/scope.py).
+ATTACHMENTS = ("resources", "stacks")
+PROVENANCE_NAMES = METRICS + ATTACHMENTS + ("scope",)
 
 #: Longest text the storage accepts per field (characters).
 TEXT_LIMITS = {"id": 64, "process_name": 255, "env": 64, "stage": 255,
@@ -207,9 +211,9 @@ class Profile:
         self.sources = _check_str_dict("sources", self.sources)
         self.tags = _check_str_dict("tags", self.tags)
         for name in list(self.missing) + list(self.sources):
-            if name not in METRICS:
-                raise ValueError(f"Profile.missing/sources name {name!r}, which is not a "
-                                 f"metric; metrics are {METRICS}")
+            if name not in PROVENANCE_NAMES:
+                raise ValueError(f"Profile.missing/sources name {name!r}, which is neither "
+                                 f"a metric nor an attachment; allowed: {PROVENANCE_NAMES}")
         for name in FLOAT_METRICS:
             self._check_metric(name, _check_float)
         for name in COUNT_METRICS:

@@ -46,8 +46,9 @@ class TaskRecorder:
         if not (isinstance(interval, (int, float)) and interval > 0):
             raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
         self.name = name
-        self.env = env
-        self.stage = stage
+        # Profile's convention: an unset env or stage is "default"
+        self.env = "default" if env is None else str(env)
+        self.stage = "default" if stage is None else str(stage)
         self.parameters = dict(parameters or {})
         self.tags = {str(k): str(v) for k, v in (tags or {}).items()}
         self.want_resources = resources
@@ -61,9 +62,24 @@ class TaskRecorder:
         self._monitor_handle = None
         self._stack_sampler = None
         self._alloc_acquired = False
+        self._failed_start: Optional[BaseException] = None
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
+        """Begin measuring (never raises: a failure is recorded and warned about)."""
+        try:
+            self._start_measuring()
+        except Exception as exc:
+            self._failed_start = exc
+            warnings.warn(f"dprof could not start profiling {self.name!r}: {exc!r}; "
+                          f"the task runs unprofiled", ProfilerWarning, stacklevel=3)
+            if self._start is None:
+                try:
+                    self._start = readings.take()
+                except Exception:
+                    self._start = None
+
+    def _start_measuring(self) -> None:
         self._scope = scope.enter()
         try:
             _native.alloc_counter_acquire()
@@ -94,50 +110,95 @@ class TaskRecorder:
 
     def stop(self, exc: Optional[BaseException] = None):
         """End the measurement and build the Profile (never raises)."""
-        end = readings.take()
         from dprof.profile import Profile
+        if self._failed_start is not None or self._start is None:
+            self._release_all()
+            return self._minimal_profile(Profile, exc, f"dprof could not start measuring: "
+                                         f"{type(self._failed_start).__name__}: {self._failed_start}")
+        try:
+            return self._stop_measuring(Profile, exc)
+        except Exception as err:
+            warnings.warn(f"dprof could not finish profiling {self.name!r}: {err!r}",
+                          ProfilerWarning, stacklevel=3)
+            self._release_all()
+            return self._minimal_profile(Profile, exc, f"dprof failed while measuring: "
+                                         f"{type(err).__name__}: {err}")
 
-        stacks_profile = None
+    def _release_all(self) -> None:
+        """Give back everything start() took; safe to call more than once."""
         if self._stack_sampler is not None:
+            sampler, self._stack_sampler = self._stack_sampler, None
             try:
-                stacks_profile = self._stack_sampler.stop()
+                sampler.stop()
+            except Exception:
+                pass
+        if self._monitor_handle is not None:
+            handle, self._monitor_handle = self._monitor_handle, None
+            try:
+                from dprof.task import monitor
+                monitor.release(handle, 0.0, 0.0)
+            except Exception:
+                pass
+        if self._alloc_acquired:
+            self._alloc_acquired = False
+            try:
+                _native.alloc_counter_release()
+            except Exception:
+                pass
+        if self._scope is not None:
+            entry, self._scope = self._scope, None
+            scope.leave(entry)
+
+    def _minimal_profile(self, Profile, exc, reason: str):
+        """A record with identity, outcome and runtime, every metric missing."""
+        from dprof.profile import METRICS
+        now = datetime.now(timezone.utc)
+        start = self._start
+        start_time = datetime.fromtimestamp(start.wall, timezone.utc) if start else now
+        return Profile(
+            process_name=self.name, env=self.env, stage=self.stage,
+            task_start_time=start_time, task_end_time=max(now, start_time),
+            runtime_seconds=(now - start_time).total_seconds() if start else None,
+            status="failed" if exc is not None else "ok",
+            exception_type=type(exc).__qualname__ if exc is not None else None,
+            exception_message=str(exc) if exc is not None else None,
+            exceptions_raised=0 if exc is None else 1,
+            host=_HOST, pid=os.getpid(), python_version=_PYTHON,
+            parameters=self.parameters, tags=self.tags,
+            missing={m: reason for m in METRICS
+                     if m not in ("runtime_seconds", "exceptions_raised")
+                     or (m == "runtime_seconds" and not start)})
+
+    def _stop_measuring(self, Profile, exc):
+        end = readings.take()
+        entry = self._scope
+        # each attachment is handed back and forgotten, so that _release_all (on the
+        # error path) never gives anything back twice
+        stacks_profile = None
+        sampler, self._stack_sampler = self._stack_sampler, None
+        if sampler is not None:
+            try:
+                stacks_profile = sampler.stop()
             except Exception as err:
                 self._note_failure("stacks", err)
         series = None
-        if self._monitor_handle is not None:
+        handle, self._monitor_handle = self._monitor_handle, None
+        if handle is not None:
             try:
                 from dprof.task import monitor
-                series = monitor.release(self._monitor_handle, self._start.monotonic,
-                                         end.monotonic)
+                series = monitor.release(handle, self._start.monotonic, end.monotonic)
             except Exception as err:
                 self._note_failure("resources", err)
-        if self._alloc_acquired:
-            try:
-                _native.alloc_counter_release()
-            except Exception as err:
-                self._note_failure("memory_allocations", err)
-        scope.leave(self._scope)
-        try:
-            return self._build(Profile, end, exc, series, stacks_profile)
-        except Exception as err:   # a bug of ours: still give the caller a record
-            self._note_failure("profile", err)
-            start = self._start
-            return Profile(
-                process_name=self.name, env=self.env, stage=self.stage,
-                task_start_time=datetime.fromtimestamp(start.wall, timezone.utc),
-                task_end_time=datetime.fromtimestamp(end.wall, timezone.utc),
-                runtime_seconds=max(0.0, end.monotonic - start.monotonic),
-                status="failed" if exc is not None else "ok",
-                exception_type=type(exc).__name__ if exc is not None else None,
-                exception_message=str(exc) if exc is not None else None,
-                host=_HOST, pid=os.getpid(), python_version=_PYTHON,
-                parameters=self.parameters, tags=self.tags,
-                missing=dict(self.missing), sources=dict(self.sources))
+        counted = self._alloc_acquired
+        self._release_all()
+        self._counted_allocations = counted
+        self._entry = entry
+        return self._build(Profile, end, exc, series, stacks_profile)
 
     # -- building -----------------------------------------------------------------
     def _build(self, Profile, end, exc, series, stacks_profile):
         start = self._start
-        entry = self._scope
+        entry = self._entry
         runtime = max(0.0, end.monotonic - start.monotonic)
         cores = _cores()
         missing = self.missing
@@ -171,7 +232,8 @@ class TaskRecorder:
             if runtime <= 0:
                 missing.setdefault("cpu_user_utilization", "runtime too short to measure")
                 missing.setdefault("cpu_system_utilization", "runtime too short to measure")
-        sources["cpu"] = f"getrusage ({scope_name})"
+        sources["cpu_user_utilization"] = sources["cpu_system_utilization"] = \
+            f"getrusage ({scope_name})"
 
         # file I/O: bytes that went to or came from storage (not page-cache hits)
         io_key = "thread_io" if thread_scope else "process_io"
@@ -183,7 +245,8 @@ class TaskRecorder:
         else:
             read_bytes = io_end["read_bytes"] - io_start["read_bytes"]
             write_bytes = io_end["write_bytes"] - io_start["write_bytes"]
-        sources["file_io"] = f"/proc io read_bytes/write_bytes ({scope_name})"
+        sources["file_read_bytes"] = sources["file_write_bytes"] = \
+            f"/proc io read_bytes/write_bytes ({scope_name})"
 
         # network: Linux keeps no per-process counters, only the namespace's
         if start.net_sent is None or end.net_sent is None:
@@ -193,7 +256,8 @@ class TaskRecorder:
         else:
             sent = end.net_sent - start.net_sent
             received = end.net_received - start.net_received
-        sources["network"] = "network namespace totals (/proc/net/dev, all interfaces but lo)"
+        sources["network_data_sent_bytes"] = sources["network_data_received_bytes"] = \
+            "network namespace totals (/proc/net/dev, all interfaces but lo)"
 
         # peak memory during the task
         peak_bytes = None
@@ -212,7 +276,7 @@ class TaskRecorder:
 
         # allocations: the calling thread's count (see csrc/allocs_binding.c)
         allocations = None
-        if self._alloc_acquired:
+        if self._counted_allocations:
             allocations = end.allocations - start.allocations
             sources["memory_allocations"] = (
                 "PyMem/PyObject allocations by the task's thread"
@@ -257,6 +321,7 @@ class TaskRecorder:
         )
 
     def _note_failure(self, what: str, exc: BaseException) -> None:
+        """Record that measuring ``what`` (a metric or an attachment) failed."""
         self.missing[what] = f"dprof failed to measure it: {type(exc).__name__}: {exc}"
         warnings.warn(f"dprof could not measure {what} for {self.name!r}: {exc}",
                       ProfilerWarning, stacklevel=3)
