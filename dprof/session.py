@@ -47,10 +47,10 @@ class ProfileRun:
                  resources: bool = True, stacks: bool = False, stack_hz: float = 100.0,
                  parameters: Optional[Dict[str, Any]] = None,
                  tags: Optional[Dict[str, str]] = None,
-                 on_profile: Optional[Callable] = None):
+                 on_profile: Optional[Callable] = None, subject: str = "self"):
         self._recorder = TaskRecorder(name, env=env, stage=stage, parameters=parameters,
                                       tags=tags, resources=resources, interval=interval,
-                                      stacks=stacks, stack_hz=stack_hz)
+                                      stacks=stacks, stack_hz=stack_hz, subject=subject)
         self._repo = repo
         self._store = store
         self._on_profile = on_profile

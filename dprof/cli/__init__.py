@@ -11,6 +11,7 @@ from typing import List, Optional
 
 from dprof import __version__
 from dprof.cli import records, run
+from dprof.cli.errors import CliError
 
 VERB_MODULES = [run, records]
 
@@ -55,7 +56,3 @@ def main(argv: Optional[List[str]] = None) -> int:
     except CliError as err:
         print(f"dprof {args.verb}: {err}", file=sys.stderr)
         return 2
-
-
-class CliError(Exception):
-    """A user error: printed as one line, exit code 2."""

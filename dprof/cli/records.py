@@ -7,7 +7,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from typing import List, Optional
 
-from dprof.cli import CliError
+from dprof.cli.errors import CliError
 from dprof.cli.output import format_value, print_table, progress
 
 

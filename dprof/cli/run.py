@@ -18,7 +18,7 @@ import sys
 import traceback
 from typing import Dict, List, Optional
 
-from dprof.cli import CliError
+from dprof.cli.errors import CliError
 
 
 def add_parsers(verbs) -> None:
@@ -109,7 +109,8 @@ def handle(args) -> int:
 
     run = ProfileRun(name, env=args.env, stage=args.stage, repo=args.db,
                      store=not args.no_store, interval=args.interval, tags=tags,
-                     parameters={"kind": kind, "argv": [target] + argv_rest})
+                     parameters={"kind": kind, "argv": [target] + argv_rest},
+                     subject="children" if kind == "command" else "self")
     if kind == "command":
         code = _run_command(run, [target] + argv_rest)
     else:

@@ -73,6 +73,18 @@ def take() -> Reading:
 _clear_refs = {"fd": None, "pid": -1}
 
 
+def max_rss_bytes() -> int:
+    """The process's RSS high-water mark now (ru_maxrss, which follows resets)."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def children_max_rss_bytes() -> int:
+    """The largest RSS high-water mark among reaped child processes."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+
+
 def reset_peak_rss() -> Optional[str]:
     """Reset the kernel's RSS high-water mark (VmHWM, and with it ru_maxrss) to the
     current RSS, so that the peak read at a task's end is the task's own peak.

@@ -40,12 +40,19 @@ class TaskRecorder:
     def __init__(self, name: str, *, env: Optional[str] = None, stage: Optional[str] = None,
                  parameters: Optional[Dict[str, Any]] = None,
                  tags: Optional[Dict[str, str]] = None, resources: bool = True,
-                 interval: float = 0.01, stacks: bool = False, stack_hz: float = 100.0):
+                 interval: float = 0.01, stacks: bool = False, stack_hz: float = 100.0,
+                 subject: str = "self"):
         if not isinstance(name, str) or not name:
             raise ValueError(f"a profile needs a non-empty name, got {name!r}")
         if not (isinstance(interval, (int, float)) and interval > 0):
             raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
+        if subject not in ("self", "children"):
+            raise ValueError(f"subject must be 'self' or 'children', got {subject!r}")
         self.name = name
+        # "children": the task is external commands this process waits for (dprof run
+        # -- CMD); CPU and peak memory are the reaped children's, and allocations in
+        # this interpreter are not the task's.
+        self.subject = subject
         # Profile's convention: an unset env or stage is "default"
         self.env = "default" if env is None else str(env)
         self.stage = "default" if stage is None else str(stage)
@@ -80,18 +87,27 @@ class TaskRecorder:
                     self._start = None
 
     def _start_measuring(self) -> None:
-        self._scope = scope.enter()
-        try:
-            _native.alloc_counter_acquire()
-            self._alloc_acquired = True
-        except Exception as exc:   # never let the task see it
-            self._note_failure("memory_allocations", exc)
-        reason = readings.reset_peak_rss()
-        if reason is None:
-            self.sources["memory_usage_peak_mb"] = "vmhwm_reset"
-        else:
+        reset_reason = []
+
+        def reset_peak():
+            before = readings.max_rss_bytes()
+            reason = readings.reset_peak_rss()
+            if reason is not None:
+                reset_reason.append(reason)
+            return before
+
+        self._scope = scope.enter(reset_peak)
+        if reset_reason:
             self.sources["memory_usage_peak_mb"] = "sampled"
-            self._peak_reset_failed = reason
+            self._peak_reset_failed = reset_reason[0]
+        else:
+            self.sources["memory_usage_peak_mb"] = "vmhwm_reset"
+        if self.subject == "self":
+            try:
+                _native.alloc_counter_acquire()
+                self._alloc_acquired = True
+            except Exception as exc:   # never let the task see it
+                self._note_failure("memory_allocations", exc)
         if self.want_resources:
             try:
                 from dprof.task import monitor
@@ -208,10 +224,13 @@ class TaskRecorder:
         scope_name = "thread" if thread_scope else "process"
         if entry.interleaved:
             scope_name += "_shared_with_interleaved_tasks"
-        sources["scope"] = scope_name
 
-        # CPU: the process (and its reaped children), or the thread
-        if thread_scope:
+        # CPU: the process (and its reaped children), the thread, or only the children
+        if self.subject == "children":
+            user = end.children_cpu_user - start.children_cpu_user
+            system = end.children_cpu_system - start.children_cpu_system
+            scope_name = "children"
+        elif thread_scope:
             if start.thread_cpu_user is None or end.thread_cpu_user is None:
                 user = system = None
                 missing["cpu_user_utilization"] = missing["cpu_system_utilization"] = \
@@ -232,6 +251,7 @@ class TaskRecorder:
             if runtime <= 0:
                 missing.setdefault("cpu_user_utilization", "runtime too short to measure")
                 missing.setdefault("cpu_system_utilization", "runtime too short to measure")
+        sources["scope"] = scope_name
         sources["cpu_user_utilization"] = sources["cpu_system_utilization"] = \
             f"getrusage ({scope_name})"
 
@@ -261,8 +281,15 @@ class TaskRecorder:
 
         # peak memory during the task
         peak_bytes = None
-        if sources.get("memory_usage_peak_mb") == "vmhwm_reset":
-            peak_bytes = end.max_rss_bytes
+        if self.subject == "children":
+            # ru_maxrss of RUSAGE_CHILDREN: the largest peak among reaped children
+            # (the sampled series below adds the live process tree's summed RSS)
+            peak_bytes = readings.children_max_rss_bytes() or None
+            sources["memory_usage_peak_mb"] = "children ru_maxrss and sampled tree RSS"
+        elif sources.get("memory_usage_peak_mb") == "vmhwm_reset":
+            # the high-water mark since the last reset, and those handed over by
+            # resets that nested or concurrent profiles made meanwhile
+            peak_bytes = max(end.max_rss_bytes, entry.peak_seen)
         if series is not None and "rss_bytes" in series:
             import numpy as np
             rss = series["rss_bytes"]
@@ -281,6 +308,10 @@ class TaskRecorder:
             sources["memory_allocations"] = (
                 "PyMem/PyObject allocations by the task's thread"
                 + (" (shared with interleaved tasks)" if entry.interleaved else ""))
+        elif self.subject == "children":
+            missing["memory_allocations"] = ("not counted for external commands: the "
+                                             "counter sees only Python allocations in "
+                                             "this interpreter")
         else:
             missing.setdefault("memory_allocations", "allocation counter unavailable")
 

@@ -23,7 +23,7 @@ _current: contextvars.ContextVar[Optional["ScopeEntry"]] = contextvars.ContextVa
 
 
 class ScopeEntry:
-    __slots__ = ("thread", "parent", "other_threads", "interleaved", "token")
+    __slots__ = ("thread", "parent", "other_threads", "interleaved", "token", "peak_seen")
 
     def __init__(self, thread: int, parent: Optional["ScopeEntry"]):
         self.thread = thread
@@ -31,6 +31,7 @@ class ScopeEntry:
         self.other_threads = False   # another profile ran on another thread meanwhile
         self.interleaved = False     # another, non-nested profile ran on this thread
         self.token = None
+        self.peak_seen = 0           # RSS high-water marks handed over before resets
 
     def ancestors(self):
         node = self.parent
@@ -43,11 +44,23 @@ _lock = threading.Lock()
 _active: Dict[int, ScopeEntry] = {}   # id(entry) -> entry
 
 
-def enter() -> ScopeEntry:
-    """Register a starting profile and mark every overlap it creates."""
+def enter(reset_peak=None) -> ScopeEntry:
+    """Register a starting profile and mark every overlap it creates.
+
+    ``reset_peak``, if given, is called under the registry lock to reset the
+    process's RSS high-water mark; it must return the mark just before the reset
+    (or None). That mark is handed to every profile already active, so a nested or
+    concurrent profile's reset never hides an outer profile's peak.
+    """
     parent = _current.get()
     entry = ScopeEntry(threading.get_ident(), parent)
     with _lock:
+        if reset_peak is not None:
+            before = reset_peak()
+            if before is not None:
+                for other in _active.values():
+                    if before > other.peak_seen:
+                        other.peak_seen = before
         if _active:
             ancestors = set(map(id, entry.ancestors()))
             for other in _active.values():

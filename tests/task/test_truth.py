@@ -124,3 +124,30 @@ def test_short_task_reports_io_wait_missing_not_zero(repo_url):
     p = run.profile
     assert p.io_wait_time_seconds is None
     assert "io_wait_time_seconds" in p.missing and p.missing["io_wait_time_seconds"]
+
+
+def test_nested_profile_resets_do_not_hide_the_outer_peak(repo_url):
+    with profile("outer", store=False, resources=False) as outer:
+        block = bytearray(150 * 2**20)
+        block[::4096] = b"x" * len(block[::4096])
+        del block
+        with profile("inner", store=False, resources=False) as inner:
+            small = bytearray(20 * 2**20)
+            small[::4096] = b"y" * len(small[::4096])
+            del small
+    assert outer.profile.memory_usage_peak_mb >= 150
+    assert inner.profile.memory_usage_peak_mb < outer.profile.memory_usage_peak_mb - 100
+
+
+def test_command_subject_counts_the_child_not_this_interpreter(repo_url):
+    import subprocess
+    import sys
+    from dprof.session import ProfileRun
+    code = "b = bytearray(120 * 2**20); b[::4096] = b'x' * len(b[::4096])"
+    run = ProfileRun("child", store=False, resources=False, subject="children")
+    with run:
+        subprocess.run([sys.executable, "-c", code], check=True)
+    p = run.profile
+    assert p.memory_usage_peak_mb >= 120
+    assert p.memory_allocations is None and "external commands" in p.missing["memory_allocations"]
+    assert p.sources["scope"] == "children"
