@@ -2,7 +2,8 @@
  * Inlined into every report; reads the call tree from <script id="dprof-data">.
  * A node arrives as [name, file, line, total, self, [seconds per category], [children]].
  * After every render the counts are written to #dprof-status (read by the tests).
- * The URL hash may preset the view: #search=<regex>&zoom=<node number, pre-order>. */
+ * The URL hash may preset the view: #search=<regex>&zoom=<node number, pre-order>;
+ * #click=<node number> clicks that frame once drawn (used by the browser tests). */
 (function () {
   "use strict";
   var SVGNS = "http://www.w3.org/2000/svg";
@@ -141,6 +142,7 @@
   });
   window.addEventListener("resize", render);
 
+  var clicks = [];
   location.hash.replace(/^#/, "").split("&").forEach(function (kv) {
     var i = kv.indexOf("="), key = kv.slice(0, i), value = decodeURIComponent(kv.slice(i + 1));
     if (key === "search") {
@@ -148,7 +150,13 @@
       try { state.re = value ? new RegExp(value, "i") : null; } catch (e) { state.re = null; }
     } else if (key === "zoom" && nodes[+value]) {
       state.zoom = nodes[+value];
+    } else if (key === "click") {                     // a real click, after the first render
+      clicks.push(value);
     }
   });
   render();
+  clicks.forEach(function (id) {
+    var g = svg.querySelector('g[data-id="' + id + '"]');
+    if (g) g.dispatchEvent(new MouseEvent("click", {bubbles: true}));
+  });
 })();
