@@ -85,8 +85,11 @@ def short_path(filename: str) -> str:
     """The file name relative to the current directory when it lies below it."""
     if not filename or filename.startswith("<"):
         return filename
+    cwd = os.getcwd()
+    if os.path.dirname(cwd) == cwd:         # at "/": a relative path reads no better
+        return filename
     try:
-        rel = os.path.relpath(filename)
+        rel = os.path.relpath(filename, cwd)
     except ValueError:          # another drive (Windows) - keep it whole
         return filename
     return filename if rel.startswith("..") else rel
@@ -98,9 +101,11 @@ def module_of(filename: str) -> str:
     return base[:-3] if base.endswith(".py") else base
 
 
-def frame_label(frame: Frame, lines: bool = True) -> str:
-    """``function (file:line)`` or ``function (file)``."""
-    where = short_path(frame.filename)
+def frame_label(frame: Frame, lines: bool = True, short: bool = True) -> str:
+    """``function (file:line)`` or ``function (file)``; ``short`` writes files below the
+    current directory relative to it (for people), exports keep the whole path so that
+    their output does not depend on where they were made."""
+    where = short_path(frame.filename) if short else frame.filename
     if lines and frame.line > 0:
         where = f"{where}:{frame.line}"
     return f"{frame.function} ({where})" if where else frame.function

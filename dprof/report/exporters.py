@@ -87,7 +87,7 @@ def to_chrome_trace(profile: StackProfile, *, pid: int = 1, lines: bool = True) 
             key = profile.stacks[r.stack_id]
             per_stack[key] = per_stack.get(key, 0.0) + r.seconds
         labelled = sorted(
-            ([frame_label(profile.frames[i], lines) for i in stack], secs, stack)
+            ([frame_label(profile.frames[i], lines, short=False) for i in stack], secs, stack)
             for stack, secs in per_stack.items())
         # open: [label, start_us, frame] per depth of the stack being laid out
         open_: List[list] = []
@@ -123,7 +123,7 @@ def _close(events: list, open_: list, keep: int, now: int, pid: int, tid: int) -
 
 def _collapsed_name(frame: Frame, lines: bool) -> str:
     # ';' separates frames and the count follows the last space: keep both out of names.
-    return frame_label(frame, lines).replace(";", ":").replace("\n", " ")
+    return frame_label(frame, lines, short=False).replace(";", ":").replace("\n", " ")
 
 
 def to_collapsed(profile: StackProfile, *, unit: str = "us", lines: bool = False,

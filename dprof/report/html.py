@@ -22,7 +22,7 @@ from dprof.stacks.model import CATEGORIES, StackProfile
 
 
 def _asset(name: str) -> str:
-    return _package_files.files("dprof.report").joinpath("assets", name).read_text("utf-8")
+    return _package_files.files("dprof.report").joinpath("assets").joinpath(name).read_text("utf-8")
 
 
 def _tree_json(node: Node, whole: float, min_fraction: float) -> list:
