@@ -1,0 +1,161 @@
+"""Helpers shared by the reports: which code is the user's, frame labels, number formats.
+
+Nothing here reads a profile's rows; it only classifies and names frames so that every
+report agrees on what "your code" is and how a frame is written.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import site
+import sys
+import sysconfig
+from typing import Dict, Iterable, Tuple
+
+from dprof.stacks.model import (CATEGORIES, CPU_NATIVE, CPU_PYTHON, WAIT_GIL, WAIT_IO,
+                                WAIT_SLEEP, Frame)
+
+# Short names used in column headers and breakdowns.
+CATEGORY_LABELS: Dict[str, str] = {
+    CPU_PYTHON: "CPU(Py)",
+    CPU_NATIVE: "CPU(C)",
+    WAIT_IO: "IO wait",
+    WAIT_GIL: "GIL wait",
+    WAIT_SLEEP: "Sleep/lock",
+}
+
+# One hue per category, the same in the SVG, the HTML and the terminal.
+CATEGORY_COLOURS: Dict[str, str] = {
+    CPU_PYTHON: "#f5a623",   # orange: Python bytecode
+    CPU_NATIVE: "#d0453a",   # red: native code on CPU
+    WAIT_IO: "#3b7dd8",      # blue: disk wait
+    WAIT_GIL: "#9b59b6",     # purple: waiting for the GIL
+    WAIT_SLEEP: "#8c9aa6",   # grey: sleeping / blocked
+}
+
+
+def _dir_prefix(path: str) -> str:
+    path = os.path.normcase(os.path.abspath(path))
+    return path if path.endswith(os.sep) else path + os.sep
+
+
+@functools.lru_cache(maxsize=1)
+def library_prefixes() -> Tuple[str, ...]:
+    """Directories whose files are not the user's code: the stdlib, site dirs, dprof."""
+    dirs = set()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        for scheme_vars in ({}, {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}):
+            try:
+                dirs.add(sysconfig.get_paths(vars=scheme_vars)[key])
+            except (KeyError, ValueError):
+                pass
+    try:
+        dirs.update(site.getsitepackages())
+    except AttributeError:      # some virtualenv versions ship a site.py without it
+        pass
+    user_site = getattr(site, "getusersitepackages", lambda: None)()
+    if user_site:
+        dirs.add(user_site)
+    dirs.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # dprof/
+    return tuple(sorted(_dir_prefix(d) for d in dirs if d))
+
+
+@functools.lru_cache(maxsize=4096)
+def is_user_code(filename: str) -> bool:
+    """True for the user's own files; False for the stdlib, installed packages
+    (anything under site-packages or dist-packages), frozen and other ``<...>``
+    pseudo-files, native frames without a file, and dprof itself."""
+    if not filename or (filename.startswith("<") and filename.endswith(">")):
+        return False
+    path = os.path.normcase(os.path.abspath(filename))
+    parts = path.split(os.sep)
+    if "site-packages" in parts or "dist-packages" in parts:
+        return False
+    return not any(path.startswith(prefix) for prefix in library_prefixes())
+
+
+def frame_filter(include_libraries: bool):
+    """A predicate on frames: everything, or only the user's code."""
+    if include_libraries:
+        return lambda frame: True
+    return lambda frame: is_user_code(frame.filename)
+
+
+def short_path(filename: str) -> str:
+    """The file name relative to the current directory when it lies below it."""
+    if not filename or filename.startswith("<"):
+        return filename
+    cwd = os.getcwd()
+    if os.path.dirname(cwd) == cwd:         # at "/": a relative path reads no better
+        return filename
+    try:
+        rel = os.path.relpath(filename, cwd)
+    except ValueError:          # another drive (Windows) - keep it whole
+        return filename
+    return filename if rel.startswith("..") else rel
+
+
+def module_of(filename: str) -> str:
+    """A coarse module key used to colour frames by module (the file's stem)."""
+    base = os.path.basename(filename) or filename
+    return base[:-3] if base.endswith(".py") else base
+
+
+def frame_label(frame: Frame, lines: bool = True, short: bool = True) -> str:
+    """``function (file:line)`` or ``function (file)``; ``short`` writes files below the
+    current directory relative to it (for people), exports keep the whole path so that
+    their output does not depend on where they were made."""
+    where = short_path(frame.filename) if short else frame.filename
+    if lines and frame.line > 0:
+        where = f"{where}:{frame.line}"
+    return f"{frame.function} ({where})" if where else frame.function
+
+
+def empty_by_category() -> Dict[str, float]:
+    return {c: 0.0 for c in CATEGORIES}
+
+
+def add_into(acc: Dict[str, float], category: str, seconds: float) -> None:
+    acc[category] = acc.get(category, 0.0) + seconds
+
+
+def percent(part: float, whole: float) -> float:
+    return 100.0 * part / whole if whole > 0 else 0.0
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds >= 100:
+        return f"{seconds:.0f}s"
+    if seconds >= 1:
+        return f"{seconds:.2f}s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f}ms"
+    return f"{seconds * 1e6:.0f}us"
+
+
+def check_threshold(threshold: float) -> float:
+    try:
+        value = float(threshold)
+    except (TypeError, ValueError):
+        raise TypeError(f"threshold must be a number of percent, got {threshold!r}") from None
+    if not 0.0 <= value <= 100.0:
+        raise ValueError(f"threshold must be a percentage between 0 and 100, got {threshold!r}")
+    return value
+
+
+def check_profile(profile) -> None:
+    from dprof.stacks.model import StackProfile
+    if not isinstance(profile, StackProfile):
+        raise TypeError(f"expected a dprof StackProfile, got {type(profile).__name__}")
+
+
+def use_rich(color) -> bool:
+    """Whether terminal output should be styled: asked for, or stdout is a terminal."""
+    if color is None:
+        isatty = getattr(sys.stdout, "isatty", None)
+        return bool(isatty and isatty())
+    return bool(color)
+
+
+def dominant_category(seconds: Dict[str, float], categories: Iterable[str] = CATEGORIES) -> str:
+    return max(categories, key=lambda c: seconds.get(c, 0.0))
