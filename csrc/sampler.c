@@ -1092,32 +1092,57 @@ dprof_sampler_get_info(dprof_sampler *s, dprof_sampler_info *out)
     out->running = dprof_sampler_running(s);
 }
 
+/* Index of the first held sample whose timestamp is >= since (timestamps only
+ * grow, also across compaction, so a binary search is valid). Lock held. */
+static size_t
+first_sample_since(const dprof_sampler *s, double since)
+{
+    const double *ts = s->buf->data + (size_t)DPROF_COL_TIMESTAMP * s->buf->capacity;
+    size_t lo = 0, hi = s->samples;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ts[mid] < since) {
+            lo = mid + 1;
+        }
+        else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
 dprof_colbuf *
-dprof_sampler_columns(dprof_sampler *s, size_t *samples)
+dprof_sampler_columns(dprof_sampler *s, double since, size_t *first, size_t *samples)
 {
     dprof_colbuf *out = NULL;
     pthread_mutex_lock(&s->lock);
-    *samples = s->samples;
+    *first = 0;
+    *samples = 0;
     if (s->buf != NULL && s->samples > 0) {
-        if (dprof_sampler_running(s)) {
+        size_t start = first_sample_since(s, since);
+        size_t n = s->samples - start;
+        if (n == 0) {
+            /* nothing in the window: no block */
+        }
+        else if (dprof_sampler_running(s)) {
             /* Snapshot: the thread keeps writing and compacting the live one. */
-            size_t n = s->samples;
             out = malloc(sizeof(*out) + n * DPROF_COL__COUNT * sizeof(double));
             if (out != NULL) {
                 atomic_init(&out->refs, 1);
                 out->capacity = n;
                 for (int c = 0; c < DPROF_COL__COUNT; c++) {
-                    memcpy(out->data + (size_t)c * n, s->buf->data + (size_t)c * s->buf->capacity,
+                    memcpy(out->data + (size_t)c * n,
+                           s->buf->data + (size_t)c * s->buf->capacity + start,
                            n * sizeof(double));
                 }
-            }
-            else {
-                *samples = 0;
+                *samples = n;
             }
         }
         else {
             out = s->buf;
             atomic_fetch_add(&out->refs, 1);
+            *first = start;
+            *samples = n;
         }
     }
     pthread_mutex_unlock(&s->lock);

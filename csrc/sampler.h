@@ -144,11 +144,15 @@ int dprof_sampler_missing(dprof_sampler *s, int col, char *buf, size_t len);
 
 void dprof_sampler_get_info(dprof_sampler *s, dprof_sampler_info *out);
 
-/* A reference to the samples held: the sampler's own arrays when stopped, a
- * snapshot copy while running (so a view never sees compaction). *samples is
- * the number of samples; NULL with *samples = 0 when there are none or memory
- * is short. Release with dprof_colbuf_release. */
-dprof_colbuf *dprof_sampler_columns(dprof_sampler *s, size_t *samples);
+/* A reference to the samples held from timestamp `since` on (pass -INFINITY for
+ * all): the sampler's own arrays when stopped, a snapshot copy of just those
+ * samples while running (so a view never sees compaction, and a caller that
+ * wants a recent window does not pay for the whole buffer). *first is the index
+ * of the first sample in the returned block's columns, *samples the number of
+ * samples from there; NULL with *samples = 0 when there are none or memory is
+ * short. Release with dprof_colbuf_release. */
+dprof_colbuf *dprof_sampler_columns(dprof_sampler *s, double since, size_t *first,
+                                    size_t *samples);
 dprof_colbuf *dprof_colbuf_ref(dprof_colbuf *b);   /* adds a reference, returns b */
 const double *dprof_colbuf_column(const dprof_colbuf *b, int col);
 void dprof_colbuf_release(dprof_colbuf *b);

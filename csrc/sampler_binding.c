@@ -258,19 +258,36 @@ sampler_sample_once(PyObject *op, PyObject *Py_UNUSED(ignored))
 }
 
 PyDoc_STRVAR(sampler_columns_doc,
-"columns()\n--\n\n"
+"columns(since=None)\n--\n\n"
 "Return {column: memoryview} of format 'd' (float64), one entry per column,\n"
-"each as long as the samples held. When stopped the views share the\n"
-"sampler's own arrays (zero-copy) and stay valid after a restart; while\n"
-"running they are over a snapshot copy.");
+"each as long as the samples held (only those with timestamp >= since when\n"
+"since is given, in CLOCK_MONOTONIC seconds). When stopped the views share\n"
+"the sampler's own arrays (zero-copy) and stay valid after a restart; while\n"
+"running they are over a snapshot copy of just the samples returned.");
 
 static PyObject *
-sampler_columns(PyObject *op, PyObject *Py_UNUSED(ignored))
+sampler_columns(PyObject *op, PyObject *args, PyObject *kwargs)
 {
+    static char *kwlist[] = {"since", NULL};
     SamplerObject *self = (SamplerObject *)op;
-    PyObject *module, *column_type = NULL, *dict = NULL;
+    PyObject *module, *column_type = NULL, *dict = NULL, *since_obj = Py_None;
     dprof_colbuf *buf;
-    size_t samples = 0;
+    size_t samples = 0, first = 0;
+    double since = -INFINITY;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:columns", kwlist, &since_obj)) {
+        return NULL;
+    }
+    if (since_obj != Py_None) {
+        since = PyFloat_AsDouble(since_obj);
+        if (since == -1.0 && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (isnan(since)) {
+            PyErr_SetString(PyExc_ValueError, "columns(): since must be a number, not NaN");
+            return NULL;
+        }
+    }
 
     module = PyType_GetModule(Py_TYPE(op));   /* borrowed */
     if (module == NULL) {
@@ -285,7 +302,7 @@ sampler_columns(PyObject *op, PyObject *Py_UNUSED(ignored))
         Py_DECREF(column_type);
         return NULL;
     }
-    buf = dprof_sampler_columns(self->engine, &samples);   /* our reference */
+    buf = dprof_sampler_columns(self->engine, since, &first, &samples);   /* our reference */
     dict = PyDict_New();
     if (dict == NULL) {
         goto error;
@@ -300,7 +317,7 @@ sampler_columns(PyObject *op, PyObject *Py_UNUSED(ignored))
         if (buf != NULL) {
             /* Each column object owns one reference to the block. */
             col->buf = dprof_colbuf_ref(buf);
-            col->data = dprof_colbuf_column(buf, c);
+            col->data = dprof_colbuf_column(buf, c) + first;
         }
         col->shape[0] = (Py_ssize_t)samples;
         col->strides[0] = sizeof(double);
@@ -465,7 +482,8 @@ static PyMethodDef sampler_methods[] = {
     {"start", sampler_start, METH_NOARGS, sampler_start_doc},
     {"stop", sampler_stop, METH_NOARGS, sampler_stop_doc},
     {"sample_once", sampler_sample_once, METH_NOARGS, sampler_sample_once_doc},
-    {"columns", sampler_columns, METH_NOARGS, sampler_columns_doc},
+    {"columns", (PyCFunction)(void (*)(void))sampler_columns, METH_VARARGS | METH_KEYWORDS,
+     sampler_columns_doc},
     {"missing", sampler_missing, METH_NOARGS, sampler_missing_doc},
     {"info", sampler_info, METH_NOARGS, sampler_info_doc},
     {NULL, NULL, 0, NULL},

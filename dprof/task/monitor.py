@@ -100,10 +100,12 @@ def _stop_if_idle(sampler) -> None:
 
 
 def _window(sampler, start: float, end: float) -> Dict[str, object]:
-    columns = sampler.columns()            # copies taken under the sampler's lock
+    # only the samples from `start` on are copied (under the sampler's lock)
+    columns = sampler.columns(since=start)
     ts = np.asarray(columns["timestamp"], dtype=np.float64)
-    lo, hi = np.searchsorted(ts, start, "left"), np.searchsorted(ts, end, "right")
-    out: Dict[str, object] = {name: np.array(col, dtype=np.float64)[lo:hi]
+    hi = int(np.searchsorted(ts, end, "right"))
+    lo = 0
+    out: Dict[str, object] = {name: np.array(col[:hi], dtype=np.float64)
                               for name, col in columns.items()}
     info = sampler.info()
     missing = sampler.missing()
