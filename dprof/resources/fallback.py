@@ -14,7 +14,8 @@ the GIL from the profiled program and runs 50-100 us of Python (see
 ``benchmarks/sampler_overhead.py``). Differences from the native sampler:
 
 - ``columns()`` returns copies, not views of the sampler's own arrays;
-- ``stop()`` takes one last sample, so a run shorter than the interval still has two;
+- ``start()`` takes the first sample and ``stop()`` one last sample synchronously, so
+  the whole run is covered and a run shorter than the interval still has two;
 - per-thread states (``threads_*``, ``iowait_dstate_s``), cgroup and GPU columns are
   always missing; ``rss_peak_bytes`` and the page-fault columns are only given for
   the profiler's own process (from ``getrusage``); network bytes are those of the
@@ -119,6 +120,9 @@ class PsutilSampler:
         self._stop_event.clear()
         self._started_at = time.monotonic()
         self._stopped_at = None
+        # The first sample is taken here, not by the thread: a thread needs the GIL
+        # to begin, and the profiled work would run unrecorded until it got it.
+        self._record()
         self._thread = threading.Thread(target=self._run, name="dprof-psutil-sampler",
                                         daemon=True)
         self._thread.start()
@@ -183,14 +187,14 @@ class PsutilSampler:
     def _run(self):
         next_at = time.monotonic()
         while True:
-            if not self._record():
-                return      # the target is gone; the reason is in last_error
             next_at += self._interval
             now = time.monotonic()
             if next_at < now:           # fell behind: do not burst to catch up
                 next_at = now + self._interval
             if self._stop_event.wait(next_at - now):
                 return
+            if not self._record():
+                return      # the target is gone; the reason is in last_error
 
     def _record(self):
         """Take one sample into the buffer; False when sampling cannot go on."""
