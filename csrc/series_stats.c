@@ -227,12 +227,18 @@ dprof_series_percentiles(double *data, size_t m, const double *qs, size_t nq, do
             search_from = r + 1;
             done_rank = r;
         }
+        double upper = data[r_next];
         if (r_next > done_rank) {
-            introselect(data, search_from, (ptrdiff_t)m, r_next);
-            search_from = r_next + 1;
-            done_rank = r_next;
+            /* r_next == r + 1 == search_from: the next rank up is the smallest of
+             * what is left, a scan without moving anything. */
+            upper = data[search_from];
+            for (ptrdiff_t i = search_from + 1; i < (ptrdiff_t)m; i++) {
+                if (data[i] < upper) {
+                    upper = data[i];
+                }
+            }
         }
-        double value = lerp(data[r], data[r_next], h - (double)r);
+        double value = lerp(data[r], upper, h - (double)r);
         for (size_t i = 0; i < nq; i++) {
             if (qs[i] == q) {
                 out[i] = value;
