@@ -56,8 +56,8 @@ def test_busy_loop_process_cpu_matches_process_time(backend):
     pc = results["process_cpu"]
     # One busy thread: about one core, less only when the machine is oversubscribed;
     # either way the sampler must agree with the process's own CPU clock.
-    assert truth > 30
-    assert pc["mean"] == pytest.approx(truth, abs=15)
+    assert truth > 10
+    assert pc["mean"] == pytest.approx(truth, abs=10)
     assert pc["min"] <= pc["mean"] <= pc["max"]
     cpu = results["cpu"]
     assert 0 <= cpu["min"] <= cpu["mean"] <= cpu["max"] <= 100.0 + 1e-6
