@@ -107,6 +107,8 @@ struct dprof_sampler {
     double started_at, stopped_at;
     double cost_sum_ns, cost_max_ns;
     uint64_t cost_n;
+    double cost_full_sum_ns;          /* the part of cost_sum_ns spent in full samples */
+    uint64_t cost_full_n;
     double thread_cpu_s;
     /* guarded by ctl */
     pthread_t thread;
@@ -814,6 +816,10 @@ thread_main(void *arg)
         }
         t1 = now_s();
         s->cost_sum_ns += (t1 - t0) * 1e9;
+        if (full) {
+            s->cost_full_sum_ns += (t1 - t0) * 1e9;
+            s->cost_full_n++;
+        }
         if ((t1 - t0) * 1e9 > s->cost_max_ns) {
             s->cost_max_ns = (t1 - t0) * 1e9;
         }
@@ -990,6 +996,8 @@ dprof_sampler_start(dprof_sampler *s, char *msg, size_t msg_len)
     s->last_error[0] = '\0';
     s->cost_sum_ns = s->cost_max_ns = 0.0;
     s->cost_n = 0;
+    s->cost_full_sum_ns = 0.0;
+    s->cost_full_n = 0;
     s->thread_cpu_s = 0.0;
     s->r.prev_ts = NAN;
     s->r.last_full = -INFINITY;
@@ -1087,6 +1095,9 @@ dprof_sampler_get_info(dprof_sampler *s, dprof_sampler_info *out)
     out->sample_cost_count = s->cost_n;
     out->sample_cost_ns_mean = s->cost_n ? s->cost_sum_ns / (double)s->cost_n : NAN;
     out->sample_cost_ns_max = s->cost_n ? s->cost_max_ns : NAN;
+    out->full_cost_ns_mean = s->cost_full_n ? s->cost_full_sum_ns / (double)s->cost_full_n : NAN;
+    out->fast_cost_ns_mean = s->cost_n > s->cost_full_n
+        ? (s->cost_sum_ns - s->cost_full_sum_ns) / (double)(s->cost_n - s->cost_full_n) : NAN;
     out->thread_cpu_s = s->thread_cpu_s;
     pthread_mutex_unlock(&s->lock);
     out->running = dprof_sampler_running(s);

@@ -111,6 +111,7 @@ typedef struct {
     int running;
     double sample_cost_ns_mean, sample_cost_ns_max;   /* measured by the thread */
     uint64_t sample_cost_count;
+    double full_cost_ns_mean, fast_cost_ns_mean;      /* split by kind */
     double thread_cpu_s;             /* CPU time of the last sampler thread */
 } dprof_sampler_info;
 

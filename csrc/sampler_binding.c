@@ -409,7 +409,10 @@ PyDoc_STRVAR(sampler_info_doc,
 "stopped_at (CLOCK_MONOTONIC seconds or None), io_wait_source ('delayacct' or\n"
 "'dstate_samples'), pid, children, running, sample_cost_ns_mean and\n"
 "sample_cost_ns_max (cost of one sample as timed by the sampler thread, None\n"
-"before any), sampler_thread_cpu_s (CPU time of the last finished thread).");
+"before any), full_sample_cost_ns_mean and fast_sample_cost_ns_mean (the same\n"
+"split by kind: full samples read every file, fast ones only\n"
+"/proc/PID/{stat,statm,io}), sampler_thread_cpu_s (CPU time of the last\n"
+"finished thread).");
 
 static PyObject *
 sampler_info(PyObject *op, PyObject *Py_UNUSED(ignored))
@@ -446,6 +449,8 @@ sampler_info(PyObject *op, PyObject *Py_UNUSED(ignored))
         || set_steal(dict, "running", PyBool_FromLong(info.running)) < 0
         || set_steal(dict, "sample_cost_ns_mean", float_or_none(info.sample_cost_ns_mean)) < 0
         || set_steal(dict, "sample_cost_ns_max", float_or_none(info.sample_cost_ns_max)) < 0
+        || set_steal(dict, "full_sample_cost_ns_mean", float_or_none(info.full_cost_ns_mean)) < 0
+        || set_steal(dict, "fast_sample_cost_ns_mean", float_or_none(info.fast_cost_ns_mean)) < 0
         || set_steal(dict, "sampler_thread_cpu_s", PyFloat_FromDouble(info.thread_cpu_s)) < 0) {
         Py_DECREF(dict);
         return NULL;

@@ -94,6 +94,7 @@ def test_info_describes_the_run():
     assert info["pid"] == 0 and info["children"] is False and info["running"] is False
     assert info["io_wait_source"] in ("delayacct", "dstate_samples")
     assert 0 < info["sample_cost_ns_mean"] <= info["sample_cost_ns_max"]
+    assert 0 < info["full_sample_cost_ns_mean"] <= info["sample_cost_ns_max"]
     assert info["sampler_thread_cpu_s"] > 0
 
 

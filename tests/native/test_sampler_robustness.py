@@ -27,6 +27,16 @@ def open_fds():
     return len(os.listdir("/proc/self/fd"))
 
 
+# AddressSanitizer keeps freed memory in quarantine, so RSS bounds say nothing
+# there (its own leak checker covers that build).
+UNDER_ASAN = "asan" in os.environ.get("LD_PRELOAD", "")
+
+
+def assert_rss_grew_less_than(before, limit):
+    if not UNDER_ASAN:
+        assert rss_bytes() - before < limit
+
+
 def rss_bytes():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -137,12 +147,16 @@ def test_many_start_stop_cycles_leak_no_descriptors_or_memory():
     for _ in range(50):  # warm up allocator and lazily opened readers
         s.start()
         s.stop()
+    # A full sample rescans the threads, closing the stat file kept for the
+    # sampler thread that has just ended.
+    s.sample_once()
     fds, rss = open_fds(), rss_bytes()
     for _ in range(2000):
         s.start()
         s.stop()
+    s.sample_once()
     assert open_fds() == fds
-    assert rss_bytes() - rss < 8 << 20
+    assert_rss_grew_less_than(rss, 8 << 20)
 
 
 def test_many_samplers_created_and_freed_leak_no_descriptors():
@@ -156,7 +170,7 @@ def test_many_samplers_created_and_freed_leak_no_descriptors():
             s.start()  # freed while running: dealloc stops and joins
         del s
     assert open_fds() == fds
-    assert rss_bytes() - rss < 8 << 20
+    assert_rss_grew_less_than(rss, 8 << 20)
 
 
 def test_many_column_exports_leak_nothing():
@@ -169,7 +183,7 @@ def test_many_column_exports_leak_nothing():
     rss = rss_bytes()
     for _ in range(5000):
         np.asarray(s.columns()["timestamp"]).sum()
-    assert rss_bytes() - rss < 4 << 20
+    assert_rss_grew_less_than(rss, 4 << 20)
 
 
 def test_sample_once_while_running_is_safe():
