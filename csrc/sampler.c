@@ -783,13 +783,32 @@ sleep_until(dprof_sampler *s, double deadline)
     }
 }
 
+/* Takes one full sample in the calling thread and stores it (lock held).
+ * start() and stop() call it so that a run's first and last samples are taken
+ * exactly when it starts and stops: whatever the program does right after
+ * start() returns, or right before stop() is called, falls inside the series. */
+static void
+take_edge_sample(dprof_sampler *s)
+{
+    double row[DPROF_COL__COUNT];
+    double t0 = now_s();
+    s->r.last_full = t0;
+    if (take_sample(s, t0, 1, row) == 0) {
+        (void)store_row(s, row);
+        s->taken++;
+    }
+}
+
 static void *
 thread_main(void *arg)
 {
     dprof_sampler *s = arg;
-    double deadline = now_s();
+    /* start() took the first sample; the thread's first one is one interval on */
+    double deadline = now_s() + s->interval;
     double row[DPROF_COL__COUNT];
     struct timespec cpu;
+
+    sleep_until(s, deadline);
 
     while (!atomic_load(&s->stop_requested)) {
         double t0, t1, step;
@@ -1005,6 +1024,7 @@ dprof_sampler_start(dprof_sampler *s, char *msg, size_t msg_len)
     s->stopped_at = NAN;
     atomic_store(&s->stop_requested, 0);
     atomic_store(&s->thread_done, 0);
+    take_edge_sample(s);
     pthread_mutex_unlock(&s->lock);
 
     /* The thread blocks every signal so that signals meant for the program
@@ -1028,7 +1048,15 @@ void
 dprof_sampler_stop(dprof_sampler *s)
 {
     pthread_mutex_lock(&s->ctl);
+    /* Only a run that was still going gets a closing sample: one that ended by
+     * itself (the process exited) has nothing left to read. */
+    int was_running = s->thread_started && !atomic_load(&s->thread_done);
     stop_locked(s);
+    if (was_running && s->buf != NULL) {
+        pthread_mutex_lock(&s->lock);
+        take_edge_sample(s);
+        pthread_mutex_unlock(&s->lock);
+    }
     pthread_mutex_unlock(&s->ctl);
 }
 

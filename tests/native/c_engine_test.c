@@ -85,8 +85,9 @@ test_engine(void)
         CHECK(info.overflow_halvings >= 1);
         CHECK(info.errors == 0);
     }
-    cols = dprof_sampler_columns(s, &n);
-    CHECK(cols != NULL && n == info.samples);
+    size_t first = 1;
+    cols = dprof_sampler_columns(s, -INFINITY, &first, &n);
+    CHECK(cols != NULL && n == info.samples && first == 0);
     if (cols != NULL) {
         const double *ts = dprof_colbuf_column(cols, DPROF_COL_TIMESTAMP);
         for (size_t i = 1; i < n; i++) {
