@@ -108,9 +108,11 @@ def run_once(make_sampler, steps):
     w0, c0 = time.perf_counter(), time.process_time()
     nbody(steps)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    info = {}
     if sampler is not None:
         sampler.stop()
-    return wall, cpu
+        info = sampler.info()
+    return wall, cpu, info
 
 
 def sample_cost_us(sampler, n=2000):
@@ -141,12 +143,14 @@ def main():
     configs, reason = configurations()
     walls = {name: [] for name, _ in configs}
     cpus = {name: [] for name, _ in configs}
+    infos = {name: [] for name, _ in configs}
     for rep in range(args.reps):
         k = rep % len(configs)
         for name, make in configs[k:] + configs[:k]:
-            wall, cpu = run_once(make, steps)
+            wall, cpu, info = run_once(make, steps)
             walls[name].append(wall)
             cpus[name].append(cpu)
+            infos[name].append(info)
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}, "
           f"Python {platform.python_version()}")
@@ -172,6 +176,18 @@ def main():
     else:
         print(f"| native | n/a: {reason} |")
     print(f"| psutil | {sample_cost_us(PsutilSampler(interval=0.01), n=300):.1f} |")
+
+    # The native engine times its own samples and its thread's CPU (info()).
+    native = [name for name, _ in configs if name.startswith("native")]
+    if native:
+        print("\n| during the runs (native engine's own timing) | us per sample, wall "
+              "| us per sample, sampler thread CPU |")
+        print("|---|---|---|")
+        for name in native:
+            wall_us = statistics.median(i["sample_cost_ns_mean"] / 1e3 for i in infos[name])
+            cpu_us = statistics.median(i["sampler_thread_cpu_s"] / max(1, i["taken"]) * 1e6
+                                       for i in infos[name])
+            print(f"| {name} | {wall_us:.1f} | {cpu_us:.1f} |")
 
 
 if __name__ == "__main__":

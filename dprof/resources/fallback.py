@@ -10,7 +10,7 @@ overflow policy (when ``capacity`` samples are held, keep every second sample an
 double the interval; never grow, never fail).
 
 It costs more than the native sampler: it is a Python thread, so every sample takes
-the GIL from the profiled program and runs 50-100 us of Python (see
+the GIL from the profiled program and runs hundreds of us of Python (see
 ``benchmarks/sampler_overhead.py``). Differences from the native sampler:
 
 - ``columns()`` returns copies, not views of the sampler's own arrays;
