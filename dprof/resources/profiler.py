@@ -89,7 +89,6 @@ class ResourceProfiler:
             raise RuntimeError("ResourceProfiler is already profiling")
         self.results = None
         self.samples = None
-        self._first_sample = self._sample_now() if self.backend == "native" else None
         self._sampler.start()
         self._started_at = time.monotonic()
 
@@ -104,29 +103,13 @@ class ResourceProfiler:
         self.results = summarize(self.samples, duration, self.backend)
         return self.results
 
-    def _sample_now(self):
-        try:
-            return self._sampler.sample_once()
-        except Exception:   # e.g. the target has exited: keep what we have
-            return None
-
     def _collect(self):
-        """The run's series, from a sample taken at start to one taken at stop.
-
-        The native thread may first run some milliseconds after start() returns
-        (later still on a busy machine), and its last sample can be up to one
-        interval before stop(): what the work did in between (the first writes,
-        the end of the work, a child reaped just before stop, whose CPU moves
-        from the live tree to the parent's cutime) would be lost. So one sample
-        is taken synchronously just before start and one at stop, and put at the
-        ends of the series, as the psutil fallback does in its own start/stop."""
+        """The run's series. Both backends take the first sample inside start()
+        and the last inside stop(), so what the work did right after start and
+        right before stop (the first writes, a child reaped just before stop,
+        whose CPU moves from the live tree to the parent's cutime) is counted."""
         sampler = self._sampler
         columns = {name: np.asarray(values) for name, values in sampler.columns().items()}
-        if self.backend == "native":
-            first, last = self._first_sample, self._sample_now()
-            columns = {name: np.concatenate([[first[name]] if first else [], values,
-                                             [last[name]] if last else []])
-                       for name, values in columns.items()}
         return ResourceSeries(columns, sampler.missing(), sampler.info())
 
     def dataframe(self, derived=False):

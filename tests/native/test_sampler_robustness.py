@@ -139,7 +139,10 @@ def test_threads_starting_and_stopping_while_sampling():
     assert info["errors"] == 0, info["last_error"]
     counts = np.asarray(s.columns()["num_threads"])
     assert counts.max() >= 4  # some of the churn was seen
-    assert counts.min() >= 2  # this thread and the sampler
+    # the thread's samples see this thread and the sampler; the edge samples that
+    # start() and stop() take themselves come before and after the sampler thread
+    assert counts[1:-1].min() >= 2
+    assert counts[0] >= 1 and counts[-1] >= 1
 
 
 def test_many_start_stop_cycles_leak_no_descriptors_or_memory():
