@@ -76,6 +76,8 @@ struct dprof_stack_sampler {
     uint64_t start_ns, last_tick_ns;
     int32_t *scratch;               /* frame ids of one stack, leaf first */
     dprof_stack_sampler_stats stats;
+    dprof_thread_name *names;       /* one per thread seen, in order of first sight */
+    size_t nnames, names_cap;
 };
 
 /* ---- fork safety: a child must not believe a sampler thread runs in it ---- */
@@ -317,6 +319,60 @@ leaf_at_call(dprof_stack_sampler *s, PyFrameObject *frame, const code_entry *ce)
     return s->call_flags[ce->ops[lasti]] != 0;
 }
 
+/* Remembers the threading.Thread name of a newly seen thread (looked up once, under
+ * the GIL, in threading._active by the thread's ident), so that threads that end
+ * before stop still have their names. Failures leave the thread unnamed. */
+static void
+remember_thread_name(dprof_stack_sampler *s, PyThreadState *ts, pid_t tid)
+{
+    for (size_t i = 0; i < s->nnames; i++) {
+        if (s->names[i].tid == (uint64_t)tid) {
+            return;
+        }
+    }
+    if (s->nnames == s->names_cap) {
+        size_t ncap = s->names_cap ? s->names_cap * 2 : 16;
+        dprof_thread_name *n = PyMem_RawRealloc(s->names, ncap * sizeof *n);
+        if (n == NULL) {
+            return;
+        }
+        s->names = n;
+        s->names_cap = ncap;
+    }
+    int32_t sid = -1;
+    PyObject *name = NULL, *mod = NULL, *active = NULL, *key = NULL, *thread = NULL;
+    PyObject *modname = PyUnicode_FromString("threading");             /* new */
+    if (modname != NULL) {
+        mod = PyImport_GetModule(modname);                              /* new or NULL */
+    }
+    if (mod != NULL) {
+        active = PyObject_GetAttrString(mod, "_active");                /* new */
+    }
+    if (active != NULL && PyDict_Check(active)) {
+        key = PyLong_FromUnsignedLong(ts->thread_id);                   /* new */
+        thread = key ? PyDict_GetItemWithError(active, key) : NULL;     /* borrowed */
+        if (thread != NULL) {
+            name = PyObject_GetAttrString(thread, "name");              /* new */
+        }
+    }
+    if (name != NULL && PyUnicode_Check(name)) {
+        Py_ssize_t len;
+        const char *u = PyUnicode_AsUTF8AndSize(name, &len);
+        if (u != NULL) {
+            sid = dprof_calltree_intern_string(s->table, u, (size_t)len);
+        }
+    }
+    PyErr_Clear();
+    Py_XDECREF(name);
+    Py_XDECREF(key);
+    Py_XDECREF(active);
+    Py_XDECREF(mod);
+    Py_XDECREF(modname);
+    s->names[s->nnames].tid = (uint64_t)tid;
+    s->names[s->nnames].name = sid;
+    s->nnames++;
+}
+
 /* The kernel TID of a thread state's thread, or 0. */
 static pid_t
 thread_tid(PyThreadState *ts)
@@ -394,6 +450,9 @@ sample_thread(dprof_stack_sampler *s, PyThreadState *ts, uint64_t now, int recor
     if (task == NULL) {
         record_error(s, "out of memory tracking a thread");
         return;
+    }
+    if (!task->have_prev) {
+        remember_thread_name(s, ts, tid);
     }
     task->seen_tick = s->tick;
     uint64_t cpu_ns, runq_ns;
@@ -615,6 +674,9 @@ dprof_stack_sampler_stop(dprof_stack_sampler *s)
     Py_END_ALLOW_THREADS
     s->running = 0;
     active_remove(s);
+    /* A last sample so the time since the previous one (up to a whole period, long
+     * when the budget stretched it) is counted too. */
+    sample_all(s, 1);
     s->stats.duration_ns = dprof_now_ns() - s->start_ns;
     return 0;
 }
@@ -629,10 +691,17 @@ dprof_stack_sampler_take_table(dprof_stack_sampler *s)
     }
     dprof_calltree *out = s->table;
     s->table = fresh;
+    s->nnames = 0;      /* their string ids belong to the old table */
     /* Cached string ids belong to the old table. */
     code_cache_clear(&s->codes);
     dprof_tasks_clear(&s->tasks);
     return out;
+}
+
+const dprof_calltree *
+dprof_stack_sampler_peek_table(const dprof_stack_sampler *s)
+{
+    return s->table;
 }
 
 const dprof_stack_sampler_stats *
@@ -655,7 +724,15 @@ dprof_stack_sampler_free(dprof_stack_sampler *s)
     dprof_tasks_clear(&s->tasks);
     dprof_calltree_free(s->table);
     PyMem_RawFree(s->scratch);
+    PyMem_RawFree(s->names);
     pthread_mutex_destroy(&s->wake_lock);
     pthread_cond_destroy(&s->wake);
     PyMem_RawFree(s);
+}
+
+const dprof_thread_name *
+dprof_stack_sampler_thread_names(const dprof_stack_sampler *s, size_t *n)
+{
+    *n = s->nnames;
+    return s->names;
 }

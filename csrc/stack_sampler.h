@@ -25,6 +25,17 @@ typedef struct {
     char first_error[200];      /* message of the first failure, or "" */
 } dprof_stack_sampler_stats;
 
+/* A thread seen while sampling and its threading name (string id in the table, or
+ * -1 when it had none). */
+typedef struct {
+    uint64_t tid;
+    int32_t name;
+} dprof_thread_name;
+
+/* The threads seen, valid until take_table (call it before). */
+const dprof_thread_name *dprof_stack_sampler_thread_names(const dprof_stack_sampler *s,
+                                                          size_t *n);
+
 /* New stopped sampler; NULL with an exception set on failure. call_flags[op] is
  * non-zero for the opcodes of the call family (computed from `dis` by the caller). */
 dprof_stack_sampler *dprof_stack_sampler_new(double hz, double jitter, double budget,
@@ -38,6 +49,8 @@ int dprof_stack_sampler_running(const dprof_stack_sampler *s);
 /* Hands the collected table to the caller (who frees it) and starts a new one;
  * NULL with an exception set on out-of-memory. Only while stopped. */
 dprof_calltree *dprof_stack_sampler_take_table(dprof_stack_sampler *s);
+/* The table being filled (read only; only while stopped). */
+const dprof_calltree *dprof_stack_sampler_peek_table(const dprof_stack_sampler *s);
 const dprof_stack_sampler_stats *dprof_stack_sampler_get_stats(const dprof_stack_sampler *s);
 /* Stops if needed and frees everything, dropping the code objects it kept. */
 void dprof_stack_sampler_free(dprof_stack_sampler *s);

@@ -424,6 +424,35 @@ sampler_stop(StackSamplerObject *self, PyObject *Py_UNUSED(ignored))
     if (stats == NULL) {
         return NULL;
     }
+    /* Thread names before the table goes (their strings live in it). */
+    size_t nnames;
+    const dprof_thread_name *names = dprof_stack_sampler_thread_names(self->sampler,
+                                                                      &nnames);
+    PyObject *name_dict = PyDict_New();
+    if (name_dict == NULL || PyDict_SetItemString(stats, "thread_names", name_dict) < 0) {
+        Py_XDECREF(name_dict);
+        Py_DECREF(stats);
+        return NULL;
+    }
+    Py_DECREF(name_dict);   /* stats holds it */
+    for (size_t i = 0; i < nnames; i++) {
+        if (names[i].name < 0) {
+            continue;
+        }
+        size_t len;
+        const char *str = dprof_calltree_string(
+            dprof_stack_sampler_peek_table(self->sampler), names[i].name, &len);
+        PyObject *k = PyLong_FromUnsignedLongLong(names[i].tid);
+        PyObject *v = PyUnicode_DecodeUTF8(str, (Py_ssize_t)len, "replace");
+        if (k == NULL || v == NULL || PyDict_SetItem(name_dict, k, v) < 0) {
+            Py_XDECREF(k);
+            Py_XDECREF(v);
+            Py_DECREF(stats);
+            return NULL;
+        }
+        Py_DECREF(k);
+        Py_DECREF(v);
+    }
     dprof_calltree *ct = dprof_stack_sampler_take_table(self->sampler);
     if (ct == NULL) {
         Py_DECREF(stats);

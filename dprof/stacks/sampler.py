@@ -101,8 +101,10 @@ class StackSampler:
             table, stats = native.stop()
             _live.discard(self)
         profile = from_table(table, StackProfile())
+        names = dict(self._names)
+        names.update(stats.pop("thread_names"))     # names seen by the sampler win
         seen = {r.thread_id for r in profile.rows}
-        profile.thread_names = {tid: self._names.get(tid, f"thread {tid}") for tid in seen}
+        profile.thread_names = {tid: names.get(tid, f"thread {tid}") for tid in seen}
         duration = stats["duration_seconds"]
         profile.duration_seconds = duration
         profile.requested_hz = self.hz
