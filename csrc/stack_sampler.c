@@ -539,12 +539,18 @@ sampler_main(void *arg)
     uint64_t period = s->budget.base_period_ns;
     uint64_t cpu_before = dprof_self_cpu_ns();
 
+    /* Deadlines count from the previous tick's start, so the time spent waiting for
+     * the GIL (up to the switch interval) does not lower the rate further. */
+    uint64_t last_start = dprof_now_ns();
     for (;;) {
-        sleep_until(s, dprof_now_ns() + dprof_jittered_ns(period, s->jitter, &s->rng));
+        uint64_t deadline = last_start + dprof_jittered_ns(period, s->jitter, &s->rng);
+        uint64_t now = dprof_now_ns();
+        sleep_until(s, deadline > now ? deadline : now);
         if (atomic_load(&s->stop_requested)) {
             break;
         }
         uint64_t t0 = dprof_now_ns();
+        last_start = t0;
         PyEval_RestoreThread(saved);
         uint64_t t1 = dprof_now_ns();
         if (atomic_load(&s->stop_requested)) {
