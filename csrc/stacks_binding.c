@@ -1,10 +1,532 @@
-/* Placeholder: the stacks binding registers nothing yet. */
+/* Python binding of the stack sampler and the call-tree aggregator.
+ *
+ * dprof._native.StackSampler(hz, jitter, overhead_budget, call_opcodes)
+ *     .start(), .stop() -> (StackTable, stats dict), .running
+ * dprof._native.StackTable()
+ *     .add(thread_id, frames, category, seconds, samples=1), .merge(other),
+ *     .to_data() -> (frames, stacks, rows)
+ * dprof._native.stack_table_diff(base, other) -> (frames, stacks, base_s, other_s)
+ *
+ * Only plain data crosses: tuples of str/int/float. dprof/stacks/sampler.py and
+ * dprof/stacks/native.py build StackProfile objects from them.
+ */
 #include "module_state.h"
+#include "calltree.h"
+#include "stack_sampler.h"
+
+/* ---- StackTable ---------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    dprof_calltree *ct;     /* owned */
+} StackTableObject;
+
+static PyObject *
+table_wrap(PyTypeObject *type, dprof_calltree *ct)
+{
+    /* Takes ownership of ct (frees it on failure). */
+    StackTableObject *self = (StackTableObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        dprof_calltree_free(ct);
+        return NULL;
+    }
+    self->ct = ct;
+    return (PyObject *)self;
+}
+
+static PyObject *
+table_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, ":StackTable", kwlist)) {
+        return NULL;
+    }
+    dprof_calltree *ct = dprof_calltree_new();
+    if (ct == NULL) {
+        return PyErr_NoMemory();
+    }
+    return table_wrap(type, ct);
+}
+
+static void
+table_dealloc(StackTableObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    dprof_calltree_free(self->ct);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static int32_t
+intern_py_string(dprof_calltree *ct, PyObject *obj, const char *what)
+{
+    if (!PyUnicode_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "frame %s must be str, not %.100s", what,
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    Py_ssize_t len;
+    const char *s = PyUnicode_AsUTF8AndSize(obj, &len);
+    if (s == NULL) {
+        return -1;
+    }
+    int32_t id = dprof_calltree_intern_string(ct, s, (size_t)len);
+    if (id < 0) {
+        PyErr_NoMemory();
+    }
+    return id;
+}
+
+static PyObject *
+table_add(StackTableObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"thread_id", "frames", "category", "seconds", "samples",
+                             NULL};
+    unsigned long long tid, samples = 1;
+    PyObject *frames;
+    int category;
+    double seconds;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "KOid|K:add", kwlist, &tid, &frames,
+                                     &category, &seconds, &samples)) {
+        return NULL;
+    }
+    if (category < 0 || category >= DPROF_CAT__COUNT) {
+        PyErr_Format(PyExc_ValueError, "category index must be in [0, %d), got %d",
+                     DPROF_CAT__COUNT, category);
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(frames, "frames must be a sequence of "
+                                            "(filename, function, line)");   /* new */
+    if (seq == NULL) {
+        return NULL;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    int32_t *ids = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    if (ids == NULL) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);     /* borrowed */
+        PyObject *fname, *func;
+        int line;
+        if (!PyTuple_Check(item)
+            || !PyArg_ParseTuple(item, "OOi", &fname, &func, &line)) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_TypeError,
+                                "each frame must be a (filename, function, line) tuple");
+            }
+            goto error;
+        }
+        int32_t fs = intern_py_string(self->ct, fname, "filename");
+        if (fs < 0) {
+            goto error;
+        }
+        int32_t ns = intern_py_string(self->ct, func, "function");
+        if (ns < 0) {
+            goto error;
+        }
+        ids[i] = dprof_calltree_intern_frame(self->ct, fs, ns, line);
+        if (ids[i] < 0) {
+            PyErr_NoMemory();
+            goto error;
+        }
+    }
+    int32_t sid = dprof_calltree_intern_stack(self->ct, ids, (size_t)n);
+    if (sid < 0 || dprof_calltree_add(self->ct, tid, sid, category, samples, seconds) < 0) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    PyMem_Free(ids);
+    Py_DECREF(seq);
+    Py_RETURN_NONE;
+error:
+    PyMem_Free(ids);
+    Py_DECREF(seq);
+    return NULL;
+}
+
+static int
+check_table(PyObject *obj, PyTypeObject *type, const char *what)
+{
+    if (!PyObject_TypeCheck(obj, type)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a StackTable, not %.100s", what,
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+table_merge(StackTableObject *self, PyObject *other)
+{
+    if (check_table(other, Py_TYPE(self), "other") < 0) {
+        return NULL;
+    }
+    if (dprof_calltree_merge(self->ct, ((StackTableObject *)other)->ct) < 0) {
+        return PyErr_NoMemory();
+    }
+    Py_RETURN_NONE;
+}
+
+/* (frames list, stacks list) of a table, as new references in the out pointers. */
+static int
+frames_and_stacks(const dprof_calltree *ct, PyObject **frames_out, PyObject **stacks_out)
+{
+    size_t nf = dprof_calltree_nframes(ct), ns = dprof_calltree_nstacks(ct);
+    PyObject *frames = PyList_New((Py_ssize_t)nf);
+    PyObject *stacks = PyList_New((Py_ssize_t)ns);
+    if (frames == NULL || stacks == NULL) {
+        goto error;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        const dprof_ct_frame *f = dprof_calltree_frame(ct, (int32_t)i);
+        size_t flen, nlen;
+        const char *fname = dprof_calltree_string(ct, f->filename, &flen);
+        const char *func = dprof_calltree_string(ct, f->function, &nlen);
+        PyObject *t = Py_BuildValue("(s#s#i)", fname, (Py_ssize_t)flen, func,
+                                    (Py_ssize_t)nlen, f->line);
+        if (t == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(frames, (Py_ssize_t)i, t);     /* steals t */
+    }
+    for (size_t i = 0; i < ns; i++) {
+        size_t depth;
+        const int32_t *ids = dprof_calltree_stack(ct, (int32_t)i, &depth);
+        PyObject *t = PyTuple_New((Py_ssize_t)depth);
+        if (t == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(stacks, (Py_ssize_t)i, t);     /* steals t */
+        for (size_t d = 0; d < depth; d++) {
+            PyObject *v = PyLong_FromLong(ids[d]);
+            if (v == NULL) {
+                goto error;
+            }
+            PyTuple_SET_ITEM(t, (Py_ssize_t)d, v);
+        }
+    }
+    *frames_out = frames;
+    *stacks_out = stacks;
+    return 0;
+error:
+    Py_XDECREF(frames);
+    Py_XDECREF(stacks);
+    return -1;
+}
+
+static PyObject *
+table_to_data(StackTableObject *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *frames = NULL, *stacks = NULL, *rows = NULL;
+    if (frames_and_stacks(self->ct, &frames, &stacks) < 0) {
+        return NULL;
+    }
+    size_t nr = dprof_calltree_nrows(self->ct);
+    rows = PyList_New((Py_ssize_t)nr);
+    if (rows == NULL) {
+        goto error;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        const dprof_ct_row *r = dprof_calltree_row(self->ct, i);
+        PyObject *t = Py_BuildValue("(KiiKd)", (unsigned long long)r->thread_id,
+                                    r->stack_id, r->category,
+                                    (unsigned long long)r->samples, r->seconds);
+        if (t == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(rows, (Py_ssize_t)i, t);
+    }
+    return Py_BuildValue("(NNN)", frames, stacks, rows);   /* steals all three */
+error:
+    Py_XDECREF(frames);
+    Py_XDECREF(stacks);
+    Py_XDECREF(rows);
+    return NULL;
+}
+
+static PyMethodDef table_methods[] = {
+    {"add", (PyCFunction)(void (*)(void))table_add, METH_VARARGS | METH_KEYWORDS,
+     "add(thread_id, frames, category, seconds, samples=1)\n--\n\n"
+     "Add observations of one stack: frames are (filename, function, line) tuples,\n"
+     "root first; category is an index into dprof.stacks.CATEGORIES."},
+    {"merge", (PyCFunction)table_merge, METH_O,
+     "merge(other)\n--\n\nAdd every row of other to this table (by content)."},
+    {"to_data", (PyCFunction)table_to_data, METH_NOARGS,
+     "to_data()\n--\n\nReturn (frames, stacks, rows): frames as (filename, function,\n"
+     "line), stacks as tuples of frame ids root first, rows as (thread_id, stack_id,\n"
+     "category_index, samples, seconds)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot table_slots[] = {
+    {Py_tp_doc, "StackTable()\n--\n\nInterned frames and stacks with aggregated rows."},
+    {Py_tp_new, table_new},
+    {Py_tp_dealloc, table_dealloc},
+    {Py_tp_methods, table_methods},
+    {0, NULL},
+};
+
+static PyType_Spec table_spec = {
+    .name = "dprof._native.StackTable",
+    .basicsize = sizeof(StackTableObject),
+    .flags = Py_TPFLAGS_DEFAULT,
+    .slots = table_slots,
+};
+
+static PyObject *
+stack_table_diff(PyObject *module, PyObject *args)
+{
+    PyObject *base, *other;
+    if (!PyArg_ParseTuple(args, "OO:stack_table_diff", &base, &other)) {
+        return NULL;
+    }
+    PyTypeObject *type = (PyTypeObject *)dprof_get_state(module)->types[DPROF_TYPE_STACK_TABLE];
+    if (check_table(base, type, "base") < 0 || check_table(other, type, "other") < 0) {
+        return NULL;
+    }
+    double *a = NULL, *b = NULL;
+    dprof_calltree *out = dprof_calltree_diff(((StackTableObject *)base)->ct,
+                                              ((StackTableObject *)other)->ct, &a, &b);
+    if (out == NULL) {
+        return PyErr_NoMemory();
+    }
+    PyObject *frames = NULL, *stacks = NULL, *la = NULL, *lb = NULL, *result = NULL;
+    size_t ns = dprof_calltree_nstacks(out);
+    if (frames_and_stacks(out, &frames, &stacks) < 0) {
+        goto done;
+    }
+    la = PyList_New((Py_ssize_t)ns);
+    lb = PyList_New((Py_ssize_t)ns);
+    if (la == NULL || lb == NULL) {
+        goto done;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        PyObject *x = PyFloat_FromDouble(a[i]);
+        if (x == NULL) {
+            goto done;
+        }
+        PyList_SET_ITEM(la, (Py_ssize_t)i, x);
+        PyObject *y = PyFloat_FromDouble(b[i]);
+        if (y == NULL) {
+            goto done;
+        }
+        PyList_SET_ITEM(lb, (Py_ssize_t)i, y);
+    }
+    result = PyTuple_Pack(4, frames, stacks, la, lb);   /* new refs to each */
+done:
+    Py_XDECREF(frames);
+    Py_XDECREF(stacks);
+    Py_XDECREF(la);
+    Py_XDECREF(lb);
+    free(a);
+    free(b);
+    dprof_calltree_free(out);
+    return result;
+}
+
+/* ---- StackSampler ---------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    dprof_stack_sampler *sampler;   /* owned */
+    PyObject *table_type;           /* strong ref to StackTable, for stop() */
+} StackSamplerObject;
+
+static PyObject *
+sampler_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"hz", "jitter", "overhead_budget", "call_opcodes", NULL};
+    double hz, jitter, budget;
+    Py_buffer ops;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "dddy*:StackSampler", kwlist, &hz,
+                                     &jitter, &budget, &ops)) {
+        return NULL;
+    }
+    StackSamplerObject *self = NULL;
+    if (!(hz > 0.0 && hz <= 100000.0)) {
+        PyErr_Format(PyExc_ValueError, "hz must be in (0, 100000], got %g", hz);
+        goto done;
+    }
+    if (!(jitter >= 0.0 && jitter < 1.0)) {
+        PyErr_Format(PyExc_ValueError, "jitter must be in [0, 1), got %g", jitter);
+        goto done;
+    }
+    if (!(budget >= 0.0 && budget < 1.0)) {
+        PyErr_Format(PyExc_ValueError, "overhead_budget must be in [0, 1), got %g",
+                     budget);
+        goto done;
+    }
+    if (ops.len != 256) {
+        PyErr_Format(PyExc_ValueError, "call_opcodes must be 256 bytes (one flag per "
+                     "opcode), got %zd", ops.len);
+        goto done;
+    }
+    PyObject *module = PyType_GetModule(type);     /* borrowed */
+    if (module == NULL) {
+        goto done;
+    }
+    self = (StackSamplerObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        goto done;
+    }
+    self->table_type = Py_NewRef(dprof_get_state(module)->types[DPROF_TYPE_STACK_TABLE]);
+    self->sampler = dprof_stack_sampler_new(hz, jitter, budget, ops.buf);
+    if (self->sampler == NULL) {
+        Py_CLEAR(self);
+    }
+done:
+    PyBuffer_Release(&ops);
+    return (PyObject *)self;
+}
+
+static void
+sampler_dealloc(StackSamplerObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    dprof_stack_sampler_free(self->sampler);
+    Py_XDECREF(self->table_type);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyObject *
+sampler_start(StackSamplerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (dprof_stack_sampler_start(self->sampler) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+sampler_stop(StackSamplerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (dprof_stack_sampler_stop(self->sampler) < 0) {
+        return NULL;
+    }
+    const dprof_stack_sampler_stats *st = dprof_stack_sampler_get_stats(self->sampler);
+    PyObject *stats = Py_BuildValue(
+        "{s:d,s:K,s:K,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:O,s:s}",
+        "duration_seconds", (double)st->duration_ns / 1e9,
+        "ticks", (unsigned long long)st->ticks,
+        "thread_samples", (unsigned long long)st->thread_samples,
+        "gil_hold_seconds", (double)st->gil_hold_ns / 1e9,
+        "sampler_cpu_seconds", (double)st->sampler_cpu_ns / 1e9,
+        "overhead_seconds", (double)st->overhead_ns / 1e9,
+        "gil_wait_seconds", (double)st->gil_wait_ns / 1e9,
+        "last_period_seconds", (double)st->last_period_ns / 1e9,
+        "truncated_stacks", (unsigned long long)st->truncated_stacks,
+        "errors", (unsigned long long)st->errors,
+        "forked", st->forked ? Py_True : Py_False,
+        "first_error", st->first_error);
+    if (stats == NULL) {
+        return NULL;
+    }
+    /* Thread names before the table goes (their strings live in it). */
+    size_t nnames;
+    const dprof_thread_name *names = dprof_stack_sampler_thread_names(self->sampler,
+                                                                      &nnames);
+    PyObject *name_dict = PyDict_New();
+    if (name_dict == NULL || PyDict_SetItemString(stats, "thread_names", name_dict) < 0) {
+        Py_XDECREF(name_dict);
+        Py_DECREF(stats);
+        return NULL;
+    }
+    Py_DECREF(name_dict);   /* stats holds it */
+    for (size_t i = 0; i < nnames; i++) {
+        if (names[i].name < 0) {
+            continue;
+        }
+        size_t len;
+        const char *str = dprof_calltree_string(
+            dprof_stack_sampler_peek_table(self->sampler), names[i].name, &len);
+        PyObject *k = PyLong_FromUnsignedLongLong(names[i].tid);
+        PyObject *v = PyUnicode_DecodeUTF8(str, (Py_ssize_t)len, "replace");
+        if (k == NULL || v == NULL || PyDict_SetItem(name_dict, k, v) < 0) {
+            Py_XDECREF(k);
+            Py_XDECREF(v);
+            Py_DECREF(stats);
+            return NULL;
+        }
+        Py_DECREF(k);
+        Py_DECREF(v);
+    }
+    dprof_calltree *ct = dprof_stack_sampler_take_table(self->sampler);
+    if (ct == NULL) {
+        Py_DECREF(stats);
+        return NULL;
+    }
+    PyObject *table = table_wrap((PyTypeObject *)self->table_type, ct);
+    if (table == NULL) {
+        Py_DECREF(stats);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", table, stats);
+}
+
+static PyObject *
+sampler_get_running(StackSamplerObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(dprof_stack_sampler_running(self->sampler));
+}
+
+static PyMethodDef sampler_methods[] = {
+    {"start", (PyCFunction)sampler_start, METH_NOARGS,
+     "start()\n--\n\nStart the sampling thread."},
+    {"stop", (PyCFunction)sampler_stop, METH_NOARGS,
+     "stop()\n--\n\nStop sampling; return (StackTable, stats dict)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef sampler_getset[] = {
+    {"running", (getter)sampler_get_running, NULL, "Whether the thread samples.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot sampler_slots[] = {
+    {Py_tp_doc, "StackSampler(hz, jitter, overhead_budget, call_opcodes)\n--\n\n"
+                "Native sampler of the Python stacks of every thread."},
+    {Py_tp_new, sampler_new},
+    {Py_tp_dealloc, sampler_dealloc},
+    {Py_tp_methods, sampler_methods},
+    {Py_tp_getset, sampler_getset},
+    {0, NULL},
+};
+
+static PyType_Spec sampler_spec = {
+    .name = "dprof._native.StackSampler",
+    .basicsize = sizeof(StackSamplerObject),
+    .flags = Py_TPFLAGS_DEFAULT,
+    .slots = sampler_slots,
+};
+
+static PyMethodDef stacks_functions[] = {
+    {"stack_table_diff", stack_table_diff, METH_VARARGS,
+     "stack_table_diff(base, other)\n--\n\nSeconds per stack of both tables:\n"
+     "(frames, stacks, base_seconds, other_seconds), lists indexed by stack id."},
+    {NULL, NULL, 0, NULL},
+};
 
 int
 dprof_stacks_register(PyObject *module, dprof_state *state)
 {
-    (void)module;
-    (void)state;
-    return 0;
+    PyObject *t = PyType_FromModuleAndSpec(module, &table_spec, NULL);
+    if (t == NULL) {
+        return -1;
+    }
+    state->types[DPROF_TYPE_STACK_TABLE] = t;      /* state owns this reference */
+    if (PyModule_AddObjectRef(module, "StackTable", t) < 0) {
+        return -1;
+    }
+    PyObject *s = PyType_FromModuleAndSpec(module, &sampler_spec, NULL);
+    if (s == NULL) {
+        return -1;
+    }
+    state->types[DPROF_TYPE_STACK_SAMPLER] = s;
+    if (PyModule_AddObjectRef(module, "StackSampler", s) < 0) {
+        return -1;
+    }
+    return PyModule_AddFunctions(module, stacks_functions);
 }

@@ -1,0 +1,224 @@
+"""Slowdown of small pyperformance-style programs under stack profilers.
+
+Each measurement is a fresh subprocess; configurations are interleaved round by round
+so machine load drifts hit all of them alike; the table shows the median wall time of
+each configuration divided by the median unprofiled time of the same program.
+
+    python benchmarks/stack_overhead.py [--rounds 5] [--programs nbody,fannkuch]
+
+pyinstrument, py-spy and Scalene are measured when importable / on PATH (install them
+in a venv, e.g. python3 -m venv --system-site-packages /tmp/bench-venv).
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+
+PROGRAMS = {
+    "fannkuch": """
+        def fannkuch(n):
+            count = list(range(1, n + 1)); perm1 = list(range(n)); max_flips = 0; r = n
+            while True:
+                while r != 1:
+                    count[r - 1] = r; r -= 1
+                perm = perm1[:]; flips = 0
+                k = perm[0]
+                while k:
+                    perm[:k + 1] = perm[k::-1]; flips += 1; k = perm[0]
+                max_flips = max(max_flips, flips)
+                while r != n:
+                    perm1.insert(r, perm1.pop(0)); count[r] -= 1
+                    if count[r] > 0: break
+                    r += 1
+                else:
+                    return max_flips
+        fannkuch(9)
+    """,
+    "nbody": """
+        import math
+        def run(n):
+            b = [[0.0,0.0,0.0,0.0,0.0,0.0,39.47], [4.84,-1.16,-0.10,0.60,2.81,-0.02,0.037],
+                 [8.34,4.12,-0.40,-1.01,1.82,0.008,0.011], [12.89,-15.11,-0.22,1.08,0.86,-0.01,0.0017],
+                 [15.37,-25.9,0.17,0.97,0.59,-0.03,0.002]]
+            pairs = [(b[i], b[j]) for i in range(5) for j in range(i + 1, 5)]
+            for _ in range(n):
+                for (p1, p2) in pairs:
+                    dx = p1[0]-p2[0]; dy = p1[1]-p2[1]; dz = p1[2]-p2[2]
+                    mag = 0.01 * (dx*dx + dy*dy + dz*dz) ** -1.5
+                    m1 = p1[6]*mag; m2 = p2[6]*mag
+                    p1[3] -= dx*m2; p1[4] -= dy*m2; p1[5] -= dz*m2
+                    p2[3] += dx*m1; p2[4] += dy*m1; p2[5] += dz*m1
+                for p in b:
+                    p[0] += 0.01*p[3]; p[1] += 0.01*p[4]; p[2] += 0.01*p[5]
+        run(100000)
+    """,
+    "raytrace": """
+        import math
+        class V:
+            __slots__ = ("x", "y", "z")
+            def __init__(s, x, y, z): s.x, s.y, s.z = x, y, z
+            def dot(s, o): return s.x*o.x + s.y*o.y + s.z*o.z
+            def sub(s, o): return V(s.x-o.x, s.y-o.y, s.z-o.z)
+            def scale(s, k): return V(s.x*k, s.y*k, s.z*k)
+            def norm(s): return s.scale(1.0 / math.sqrt(s.dot(s)))
+        def hit(orig, d, c, r):
+            oc = orig.sub(c); b = oc.dot(d); disc = b*b - oc.dot(oc) + r*r
+            return disc > 0
+        spheres = [(V(i, 0, 5 + i), 1.0) for i in range(-3, 4)]
+        n = 0
+        for y in range(90):
+            for x in range(90):
+                d = V(x / 45 - 1, y / 45 - 1, 1).norm()
+                n += any(hit(V(0, 0, 0), d, c, r) for c, r in spheres)
+    """,
+    "richards": """
+        class Task:
+            def __init__(self, nxt, prio): self.nxt, self.prio, self.count = nxt, prio, 0
+            def run(self, depth):
+                self.count += 1
+                if depth and self.nxt is not None:
+                    return self.nxt.run(depth - 1) + self.step()
+                return self.step()
+            def step(self): return self.prio & 3
+        t = None
+        for i in range(12): t = Task(t, i)
+        s = 0
+        for _ in range(60000): s += t.run(10)
+    """,
+    "threads": """
+        import threading, hashlib
+        def worker(k):
+            s = 0
+            for i in range(300000): s += i % k
+            hashlib.sha256(b"x" * 5_000_000).digest()
+        ts = [threading.Thread(target=worker, args=(k + 2,)) for k in range(4)]
+        for t in ts: t.start()
+        for t in ts: t.join()
+    """,
+    "async_tree": """
+        import asyncio
+        async def leaf(i):
+            await asyncio.sleep(0)
+            return sum(range(i % 50))
+        async def tree(depth):
+            if depth == 0:
+                return await leaf(depth)
+            return sum(await asyncio.gather(*(tree(depth - 1) for _ in range(4))))
+        asyncio.run(tree(6))
+    """,
+}
+try:
+    import docutils  # noqa: F401
+    PROGRAMS["docutils"] = """
+        from docutils.core import publish_string
+        text = "\\n\\n".join("Title %d\\n=========\\n\\nSome *text* with ``code`` and a list:\\n\\n- a\\n- b\\n" % i for i in range(150))
+        publish_string(text, writer_name="html")
+    """
+except ImportError:
+    pass
+PROGRAMS["pprint"] = """
+    import pprint
+    data = [{"k%d" % i: list(range(i % 20)), "s": "x" * (i % 30)} for i in range(4000)]
+    for _ in range(3): pprint.pformat(data)
+"""
+
+DPROF_WRAP = """
+import sys
+sys.path.insert(0, {root!r})
+from dprof.stacks import StackSampler
+_s = StackSampler(hz={hz}, overhead_budget={budget}).start()
+try:
+    exec(compile({code!r}, "<bench>", "exec"), {{"__name__": "__main__"}})
+finally:
+    _p = _s.stop()
+    sys.stderr.write("DPROF effective_hz=%.0f overhead=%.4f\\n" % (_p.effective_hz, _p.meta["overhead_fraction"]))
+"""
+
+
+def configs(root, code, tmp):
+    path = os.path.join(tmp, "prog.py")
+    with open(path, "w") as f:
+        f.write(code)
+    out = {"baseline": [sys.executable, path]}
+    for hz in (100, 1000):
+        out[f"dprof {hz} Hz"] = [sys.executable, "-c",
+                                 DPROF_WRAP.format(root=root, hz=hz, budget=0.01, code=code)]
+    out["dprof 1000 Hz, no budget"] = [sys.executable, "-c",
+                                       DPROF_WRAP.format(root=root, hz=1000, budget=0,
+                                                         code=code)]
+    try:
+        import pyinstrument  # noqa: F401
+        out["pyinstrument"] = [sys.executable, "-m", "pyinstrument", "-o", os.devnull, path]
+    except ImportError:
+        pass
+    pyspy = shutil.which("py-spy")
+    if pyspy:
+        out["py-spy 100 Hz"] = [pyspy, "record", "-r", "100", "-o", os.devnull, "-f", "raw",
+                                "--", sys.executable, path]
+    try:
+        import scalene  # noqa: F401
+        out["scalene"] = [sys.executable, "-m", "scalene", "run", "--cli", "--cpu-only",
+                          "--outfile", os.devnull, path]
+    except ImportError:
+        pass
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--programs", default=",".join(PROGRAMS))
+    args = ap.parse_args()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="dprof-bench-")
+    results = {}
+    notes = []
+    names = [p for p in args.programs.split(",") if p]
+    for prog in names:
+        code = textwrap.dedent(PROGRAMS[prog])
+        cfg = configs(root, code, tmp)
+        times = {c: [] for c in cfg}
+        for _ in range(args.rounds):
+            for c, cmd in cfg.items():
+                t = time.perf_counter()
+                r = subprocess.run(cmd, capture_output=True, text=True)
+                took = time.perf_counter() - t
+                if r.returncode != 0:
+                    notes.append(f"{prog} / {c}: exit {r.returncode}: {r.stderr.strip()[-200:]}")
+                    continue
+                times[c].append(took)
+                if "DPROF" in r.stderr and c.startswith("dprof"):
+                    line = [x for x in r.stderr.splitlines() if x.startswith("DPROF")][-1]
+                    results.setdefault((prog, c + " info"), line[6:])
+        base = statistics.median(times["baseline"])
+        for c, ts in times.items():
+            if ts:
+                results[(prog, c)] = statistics.median(ts) / base
+        results[(prog, "baseline s")] = base
+        print(f"done {prog} (baseline {base:.2f} s)", file=sys.stderr, flush=True)
+    cols = [c for c in cfg if c != "baseline"]
+    print(f"Slowdown (median wall time / median unprofiled), {args.rounds} rounds, "
+          f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
+    print("| program | baseline (s) | " + " | ".join(cols) + " |")
+    print("|---" * (len(cols) + 2) + "|")
+    for prog in names:
+        cells = [f"{results.get((prog, c), float('nan')):.3f}" for c in cols]
+        print(f"| {prog} | {results[(prog, 'baseline s')]:.2f} | " + " | ".join(cells) + " |")
+    meds = [statistics.median([results[(p, c)] for p in names if (p, c) in results])
+            if any((p, c) in results for p in names) else float("nan") for c in cols]
+    print("| **median** | | " + " | ".join(f"**{m:.3f}**" for m in meds) + " |")
+    print("\ndprof's own report (last run): ")
+    for (prog, c), v in results.items():
+        if c.endswith(" info"):
+            print(f"- {prog} / {c[:-5]}: {v}")
+    for n in notes:
+        print("note:", n)
+
+
+if __name__ == "__main__":
+    main()

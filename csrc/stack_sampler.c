@@ -1,0 +1,744 @@
+/* The stack sampler's thread and its GIL-holding walk of every thread's frames.
+ *
+ * One pthread per running sampler. It sleeps WITHOUT the GIL for a jittered period,
+ * then takes the GIL (PyEval_RestoreThread on a thread state it keeps for its whole
+ * life, so no thread state is created per tick), walks every thread of the
+ * interpreter with the public frame API, and adds to a calltree table, for each
+ * thread, the wall time since that thread's previous sample split by class
+ * (stacks.c: dprof_classify) using the thread's CPU clock from /proc. Then it lets the
+ * GIL go, measures what the tick cost and lets the budget stretch the period.
+ *
+ * Why time-weighted: the sampler gets the GIL only when its holder lets go, so a
+ * native call holding the GIL shows up as one late sample; weighting every sample by
+ * the time it stands for keeps such calls at their true share.
+ *
+ * Code objects are kept alive (strong references in the code cache) from the first
+ * time they are seen until the sampler is freed, so a cache keyed by the code
+ * object's address can never mistake a new code object for a freed one.
+ *
+ * Never raises while sampling: a failure is counted, its first message kept, and the
+ * Python error cleared; the binding reports them at stop.
+ *
+ * The one non-API access: the thread's kernel TID, from the PyThreadState struct
+ * (cpython/pystate.h): native_thread_id on 3.11+, thread_id (a pthread_t) before.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <frameobject.h>
+#include "compat.h"
+#include "stack_sampler.h"
+#include "stacks.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#define DPROF_MAX_DEPTH 1024
+
+/* ---- code cache: code object address -> interned names and opcode bytes ---- */
+
+typedef struct {
+    PyObject *code;         /* strong reference, keeps the address unique */
+    int32_t filename;       /* string ids in the table */
+    int32_t function;
+    unsigned char *ops;     /* copy of co_code (un-specialised bytecode) */
+    Py_ssize_t nops;
+} code_entry;
+
+typedef struct {
+    code_entry *entries;
+    size_t n, cap;
+    int32_t *slots;         /* entry index + 1, 0 = empty; open addressing */
+    size_t nslots;
+} code_cache;
+
+struct dprof_stack_sampler {
+    double hz, jitter;
+    unsigned char call_flags[256];
+    dprof_budget budget;
+    uint64_t rng;
+
+    PyInterpreterState *interp;
+    PyThreadState *own_tstate;      /* the sampler thread's, skipped in walks */
+    pthread_t thread;
+    int running;
+    atomic_int stop_requested;
+    pthread_mutex_t wake_lock;
+    pthread_cond_t wake;            /* signalled by stop to cut a sleep short */
+    struct dprof_stack_sampler *next_active;
+
+    dprof_calltree *table;
+    code_cache codes;
+    dprof_task_table tasks;
+    uint64_t tick;
+    uint64_t start_ns, last_tick_ns;
+    int32_t *scratch;               /* frame ids of one stack, leaf first */
+    dprof_stack_sampler_stats stats;
+    dprof_thread_name *names;       /* one per thread seen, in order of first sight */
+    size_t nnames, names_cap;
+};
+
+/* ---- fork safety: a child must not believe a sampler thread runs in it ---- */
+
+static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
+static dprof_stack_sampler *active_head = NULL;   /* plain C structs, no Python */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_prepare(void) { pthread_mutex_lock(&active_lock); }
+static void atfork_parent(void) { pthread_mutex_unlock(&active_lock); }
+
+static void
+atfork_child(void)
+{
+    for (dprof_stack_sampler *s = active_head; s != NULL; s = s->next_active) {
+        s->running = 0;
+        s->stats.forked = 1;
+        /* The thread is gone; its locks may have been held at fork: start over. */
+        pthread_mutex_init(&s->wake_lock, NULL);
+        pthread_cond_init(&s->wake, NULL);
+    }
+    active_head = NULL;
+    pthread_mutex_unlock(&active_lock);
+}
+
+static void
+install_atfork(void)
+{
+    (void)pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+static void
+active_remove(dprof_stack_sampler *s)
+{
+    pthread_mutex_lock(&active_lock);
+    for (dprof_stack_sampler **p = &active_head; *p != NULL; p = &(*p)->next_active) {
+        if (*p == s) {
+            *p = s->next_active;
+            break;
+        }
+    }
+    s->next_active = NULL;
+    pthread_mutex_unlock(&active_lock);
+}
+
+/* ---- failures are recorded, never raised ---------------------------------- */
+
+static void
+record_error(dprof_stack_sampler *s, const char *what)
+{
+    s->stats.errors++;
+    if (s->stats.first_error[0] != '\0') {
+        PyErr_Clear();
+        return;
+    }
+    const char *detail = "";
+    PyObject *msg = NULL;
+    if (PyErr_Occurred()) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        msg = value ? PyObject_Str(value) : NULL;
+        if (msg != NULL) {
+            detail = PyUnicode_AsUTF8(msg);
+            if (detail == NULL) {
+                detail = "";
+            }
+        }
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+        PyErr_Clear();
+    }
+    snprintf(s->stats.first_error, sizeof s->stats.first_error, "%s%s%s", what,
+             detail[0] ? ": " : "", detail);
+    Py_XDECREF(msg);
+    PyErr_Clear();
+}
+
+/* ---- code cache ------------------------------------------------------------ */
+
+static size_t
+ptr_hash(const void *p)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+static int32_t
+intern_attr_string(dprof_stack_sampler *s, PyObject *code, const char *attr,
+                   const char *fallback_attr)
+{
+    PyObject *v = PyObject_GetAttrString(code, attr);   /* new ref */
+    if (v == NULL && fallback_attr != NULL) {
+        PyErr_Clear();
+        v = PyObject_GetAttrString(code, fallback_attr);
+    }
+    const char *str = "?";
+    Py_ssize_t len = 1;
+    if (v != NULL && PyUnicode_Check(v)) {
+        const char *u = PyUnicode_AsUTF8AndSize(v, &len);
+        if (u != NULL) {
+            str = u;
+        }
+        else {
+            PyErr_Clear();      /* unencodable name: keep "?" */
+            len = 1;
+        }
+    }
+    else {
+        PyErr_Clear();
+    }
+    int32_t id = dprof_calltree_intern_string(s->table, str, (size_t)len);
+    Py_XDECREF(v);
+    return id;
+}
+
+static int
+code_cache_grow(code_cache *cc)
+{
+    size_t nslots = cc->nslots ? cc->nslots * 2 : 256;
+    int32_t *slots = PyMem_RawCalloc(nslots, sizeof(int32_t));
+    if (slots == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < cc->n; i++) {
+        size_t j = ptr_hash(cc->entries[i].code) & (nslots - 1);
+        while (slots[j] != 0) {
+            j = (j + 1) & (nslots - 1);
+        }
+        slots[j] = (int32_t)i + 1;
+    }
+    PyMem_RawFree(cc->slots);
+    cc->slots = slots;
+    cc->nslots = nslots;
+    return 0;
+}
+
+/* Borrowed code -> its entry (added on first sight); NULL when it failed. */
+static code_entry *
+code_cache_get(dprof_stack_sampler *s, PyObject *code)
+{
+    code_cache *cc = &s->codes;
+    if (cc->nslots) {
+        for (size_t j = ptr_hash(code) & (cc->nslots - 1);; j = (j + 1) & (cc->nslots - 1)) {
+            int32_t e = cc->slots[j];
+            if (e == 0) {
+                break;
+            }
+            if (cc->entries[e - 1].code == code) {
+                return &cc->entries[e - 1];
+            }
+        }
+    }
+    if ((cc->n + 1) * 2 > cc->nslots && code_cache_grow(cc) < 0) {
+        return NULL;
+    }
+    if (cc->n == cc->cap) {
+        size_t ncap = cc->cap ? cc->cap * 2 : 128;
+        code_entry *n = PyMem_RawRealloc(cc->entries, ncap * sizeof(code_entry));
+        if (n == NULL) {
+            return NULL;
+        }
+        cc->entries = n;
+        cc->cap = ncap;
+    }
+    code_entry ent = {NULL, -1, -1, NULL, 0};
+    ent.filename = intern_attr_string(s, code, "co_filename", NULL);
+    /* co_qualname (3.11+) names methods by class; co_name before that. */
+    ent.function = intern_attr_string(s, code, "co_qualname", "co_name");
+    if (ent.filename < 0 || ent.function < 0) {
+        return NULL;
+    }
+    PyObject *bytecode = PyObject_GetAttrString(code, "co_code");   /* new ref */
+    if (bytecode != NULL && PyBytes_Check(bytecode)) {
+        ent.nops = PyBytes_GET_SIZE(bytecode);
+        ent.ops = PyMem_RawMalloc(ent.nops ? (size_t)ent.nops : 1);
+        if (ent.ops == NULL) {
+            Py_DECREF(bytecode);
+            return NULL;
+        }
+        memcpy(ent.ops, PyBytes_AS_STRING(bytecode), (size_t)ent.nops);
+    }
+    else {
+        PyErr_Clear();  /* no bytecode: the leaf is never "at a call" */
+    }
+    Py_XDECREF(bytecode);
+    ent.code = Py_NewRef(code);
+    cc->entries[cc->n] = ent;
+    size_t j = ptr_hash(code) & (cc->nslots - 1);
+    while (cc->slots[j] != 0) {
+        j = (j + 1) & (cc->nslots - 1);
+    }
+    cc->slots[j] = (int32_t)cc->n + 1;
+    return &cc->entries[cc->n++];
+}
+
+static void
+code_cache_clear(code_cache *cc)
+{
+    for (size_t i = 0; i < cc->n; i++) {
+        Py_DECREF(cc->entries[i].code);
+        PyMem_RawFree(cc->entries[i].ops);
+    }
+    PyMem_RawFree(cc->entries);
+    PyMem_RawFree(cc->slots);
+    memset(cc, 0, sizeof *cc);
+}
+
+/* ---- the walk (GIL held) ----------------------------------------------------- */
+
+/* Whether the leaf frame is executing a call-family instruction. */
+static int
+leaf_at_call(dprof_stack_sampler *s, PyFrameObject *frame, const code_entry *ce)
+{
+    int lasti;
+#if PY_VERSION_HEX >= 0x030B0000
+    lasti = PyFrame_GetLasti(frame);
+#else
+    /* The Python attribute is a byte offset on 3.9 and 3.10 alike (the C field of
+     * 3.10 counts code units). */
+    PyObject *v = PyObject_GetAttrString((PyObject *)frame, "f_lasti");
+    if (v == NULL) {
+        record_error(s, "reading f_lasti");
+        return 0;
+    }
+    lasti = (int)PyLong_AsLong(v);
+    Py_DECREF(v);
+    if (lasti == -1 && PyErr_Occurred()) {
+        record_error(s, "reading f_lasti");
+        return 0;
+    }
+#endif
+    if (ce->ops == NULL || lasti < 0 || lasti >= ce->nops) {
+        return 0;
+    }
+    return s->call_flags[ce->ops[lasti]] != 0;
+}
+
+/* Remembers the threading.Thread name of a newly seen thread (looked up once, under
+ * the GIL, in threading._active by the thread's ident), so that threads that end
+ * before stop still have their names. Failures leave the thread unnamed. */
+static void
+remember_thread_name(dprof_stack_sampler *s, PyThreadState *ts, pid_t tid)
+{
+    for (size_t i = 0; i < s->nnames; i++) {
+        if (s->names[i].tid == (uint64_t)tid) {
+            return;
+        }
+    }
+    if (s->nnames == s->names_cap) {
+        size_t ncap = s->names_cap ? s->names_cap * 2 : 16;
+        dprof_thread_name *n = PyMem_RawRealloc(s->names, ncap * sizeof *n);
+        if (n == NULL) {
+            return;
+        }
+        s->names = n;
+        s->names_cap = ncap;
+    }
+    int32_t sid = -1;
+    PyObject *name = NULL, *mod = NULL, *active = NULL, *key = NULL, *thread = NULL;
+    PyObject *modname = PyUnicode_FromString("threading");             /* new */
+    if (modname != NULL) {
+        mod = PyImport_GetModule(modname);                              /* new or NULL */
+    }
+    if (mod != NULL) {
+        active = PyObject_GetAttrString(mod, "_active");                /* new */
+    }
+    if (active != NULL && PyDict_Check(active)) {
+        key = PyLong_FromUnsignedLong(ts->thread_id);                   /* new */
+        thread = key ? PyDict_GetItemWithError(active, key) : NULL;     /* borrowed */
+        if (thread != NULL) {
+            name = PyObject_GetAttrString(thread, "name");              /* new */
+        }
+    }
+    if (name != NULL && PyUnicode_Check(name)) {
+        Py_ssize_t len;
+        const char *u = PyUnicode_AsUTF8AndSize(name, &len);
+        if (u != NULL) {
+            sid = dprof_calltree_intern_string(s->table, u, (size_t)len);
+        }
+    }
+    PyErr_Clear();
+    Py_XDECREF(name);
+    Py_XDECREF(key);
+    Py_XDECREF(active);
+    Py_XDECREF(mod);
+    Py_XDECREF(modname);
+    s->names[s->nnames].tid = (uint64_t)tid;
+    s->names[s->nnames].name = sid;
+    s->nnames++;
+}
+
+/* The kernel TID of a thread state's thread, or 0. */
+static pid_t
+thread_tid(PyThreadState *ts)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    return (pid_t)ts->native_thread_id;
+#else
+    /* 3.9/3.10 keep only the pthread_t. Its CPU clock id encodes the TID (glibc and
+     * musl both build it as (~tid << 3) | CPUCLOCK_SCHED). The pthread_t is valid:
+     * a thread state is deleted, under the GIL we hold, before its thread ends. */
+    clockid_t cid;
+    if (pthread_getcpuclockid((pthread_t)ts->thread_id, &cid) != 0) {
+        return 0;
+    }
+    return (pid_t)~((int)cid >> 3);
+#endif
+}
+
+/* Samples one thread: its stack, then its time split by class. */
+static void
+sample_thread(dprof_stack_sampler *s, PyThreadState *ts, uint64_t now, int record)
+{
+    PyFrameObject *frame = PyThreadState_GetFrame(ts);     /* new ref or NULL */
+    if (frame == NULL) {
+        return;     /* no Python code running in it */
+    }
+    size_t depth = 0;
+    int at_call = 0;
+    int failed = 0;
+    PyFrameObject *f = frame;          /* owned */
+    while (f != NULL) {
+        if (depth == DPROF_MAX_DEPTH) {
+            s->stats.truncated_stacks++;
+            Py_DECREF(f);
+            break;
+        }
+        PyCodeObject *code = PyFrame_GetCode(f);            /* new ref, never NULL */
+        code_entry *ce = code_cache_get(s, (PyObject *)code);
+        int32_t fid = -1;
+        if (ce != NULL) {
+            if (depth == 0) {
+                at_call = leaf_at_call(s, f, ce);
+            }
+            fid = dprof_calltree_intern_frame(s->table, ce->filename, ce->function,
+                                              PyFrame_GetLineNumber(f));
+        }
+        Py_DECREF(code);
+        if (fid < 0) {
+            failed = 1;
+            Py_DECREF(f);
+            break;
+        }
+        s->scratch[depth++] = fid;
+        PyFrameObject *back = PyFrame_GetBack(f);           /* new ref or NULL */
+        Py_DECREF(f);
+        f = back;
+    }
+    if (failed) {
+        record_error(s, "out of memory interning a frame");
+        return;
+    }
+    /* Root first, as the model stores stacks. */
+    for (size_t i = 0; i < depth / 2; i++) {
+        int32_t t = s->scratch[i];
+        s->scratch[i] = s->scratch[depth - 1 - i];
+        s->scratch[depth - 1 - i] = t;
+    }
+
+    pid_t tid = thread_tid(ts);
+    if (tid <= 0) {
+        record_error(s, "finding a thread's TID");
+        return;
+    }
+    dprof_task *task = dprof_tasks_get(&s->tasks, tid);
+    if (task == NULL) {
+        record_error(s, "out of memory tracking a thread");
+        return;
+    }
+    if (!task->have_prev) {
+        remember_thread_name(s, ts, tid);
+    }
+    task->seen_tick = s->tick;
+    uint64_t cpu_ns, runq_ns;
+    if (dprof_task_cpu(task, &cpu_ns, &runq_ns) < 0) {
+        return;     /* the thread has just exited */
+    }
+    if (record && task->have_prev) {
+        double wall = (double)(now - task->prev_wall_ns) / 1e9;
+        double cpu = (double)(cpu_ns - task->prev_cpu_ns) / 1e9;
+        double runq = (double)(runq_ns - task->prev_runq_ns) / 1e9;
+        /* The scheduler state tells disk waits from other sleeps; read it only when
+         * the thread did wait (it costs a /proc read). */
+        char state = 0;
+        if (cpu + runq < 0.9 * wall && at_call) {
+            state = dprof_task_state(task);
+        }
+        dprof_split sp = dprof_classify(wall, cpu, runq, at_call, state);
+        int32_t sid = dprof_calltree_intern_stack(s->table, s->scratch, depth);
+        if (sid < 0
+            || (sp.cpu_seconds > 0
+                && dprof_calltree_add(s->table, (uint64_t)task->tid, sid,
+                                      sp.cpu_category, 1, sp.cpu_seconds) < 0)
+            || (sp.wait_seconds > 0
+                && dprof_calltree_add(s->table, (uint64_t)task->tid, sid,
+                                      sp.wait_category,
+                                      sp.cpu_seconds > 0 ? 0 : 1, sp.wait_seconds) < 0)) {
+            record_error(s, "out of memory adding a sample");
+            return;
+        }
+        s->stats.thread_samples++;
+    }
+    task->have_prev = 1;
+    task->prev_wall_ns = now;
+    task->prev_cpu_ns = cpu_ns;
+    task->prev_runq_ns = runq_ns;
+}
+
+/* One tick with the GIL held; record = 0 only sets the baselines. */
+static void
+sample_all(dprof_stack_sampler *s, int record)
+{
+    uint64_t now = dprof_now_ns();
+    s->tick++;
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(s->interp); ts != NULL;
+         ts = PyThreadState_Next(ts)) {
+        if (ts != s->own_tstate) {
+            sample_thread(s, ts, now, record);
+        }
+    }
+    if (PyErr_Occurred()) {
+        record_error(s, "walking threads");
+    }
+    dprof_tasks_forget_unseen(&s->tasks, s->tick);
+    s->last_tick_ns = now;
+}
+
+/* ---- the thread ---------------------------------------------------------------- */
+
+/* Sleeps until `deadline` (CLOCK_MONOTONIC ns) or until stop is requested. */
+static void
+sleep_until(dprof_stack_sampler *s, uint64_t deadline)
+{
+    struct timespec ts = {(time_t)(deadline / 1000000000ULL),
+                          (long)(deadline % 1000000000ULL)};
+    pthread_mutex_lock(&s->wake_lock);
+    while (!atomic_load(&s->stop_requested)) {
+        int rc = pthread_cond_timedwait(&s->wake, &s->wake_lock, &ts);
+        if (rc == ETIMEDOUT) {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->wake_lock);
+}
+
+static void *
+sampler_main(void *arg)
+{
+    dprof_stack_sampler *s = arg;
+    /* A thread state of its own for the sampler's whole life; afterwards the GIL is
+     * taken and released with Restore/SaveThread, which allocates nothing. */
+    PyGILState_STATE gstate = PyGILState_Ensure();
+    s->own_tstate = PyThreadState_Get();
+    PyThreadState *saved = PyEval_SaveThread();
+    uint64_t period = s->budget.base_period_ns;
+    uint64_t cpu_before = dprof_self_cpu_ns();
+
+    /* Deadlines count from the previous tick's start, so the time spent waiting for
+     * the GIL (up to the switch interval) does not lower the rate further. */
+    uint64_t last_start = dprof_now_ns();
+    for (;;) {
+        uint64_t deadline = last_start + dprof_jittered_ns(period, s->jitter, &s->rng);
+        uint64_t now = dprof_now_ns();
+        sleep_until(s, deadline > now ? deadline : now);
+        if (atomic_load(&s->stop_requested)) {
+            break;
+        }
+        uint64_t t0 = dprof_now_ns();
+        last_start = t0;
+        PyEval_RestoreThread(saved);
+        uint64_t t1 = dprof_now_ns();
+        if (atomic_load(&s->stop_requested)) {
+            saved = PyEval_SaveThread();
+            break;
+        }
+        sample_all(s, 1);
+        uint64_t t2 = dprof_now_ns();
+        saved = PyEval_SaveThread();
+
+        uint64_t cpu_after = dprof_self_cpu_ns();
+        uint64_t hold = t2 - t1, cpu = cpu_after - cpu_before;
+        cpu_before = cpu_after;
+        /* The program loses the GIL for `hold` and a CPU for `cpu`; they overlap. */
+        uint64_t cost = hold > cpu ? hold : cpu;
+        s->stats.ticks++;
+        s->stats.gil_wait_ns += t1 - t0;
+        s->stats.gil_hold_ns += hold;
+        s->stats.sampler_cpu_ns += cpu;
+        s->stats.overhead_ns += cost;
+        period = dprof_budget_update(&s->budget, cost);
+        s->stats.last_period_ns = period;
+    }
+    PyEval_RestoreThread(saved);
+    s->own_tstate = NULL;
+    PyGILState_Release(gstate);
+    return NULL;
+}
+
+/* ---- public ---------------------------------------------------------------------- */
+
+dprof_stack_sampler *
+dprof_stack_sampler_new(double hz, double jitter, double budget,
+                        const unsigned char call_flags[256])
+{
+    dprof_stack_sampler *s = PyMem_RawCalloc(1, sizeof *s);
+    if (s == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    s->hz = hz;
+    s->jitter = jitter;
+    memcpy(s->call_flags, call_flags, 256);
+    dprof_budget_init(&s->budget, budget, (uint64_t)(1e9 / hz));
+    s->rng = dprof_now_ns() ^ (uint64_t)(uintptr_t)s;
+    s->table = dprof_calltree_new();
+    s->scratch = PyMem_RawMalloc(DPROF_MAX_DEPTH * sizeof(int32_t));
+    if (s->table == NULL || s->scratch == NULL
+        || pthread_mutex_init(&s->wake_lock, NULL) != 0) {
+        dprof_calltree_free(s->table);
+        PyMem_RawFree(s->scratch);
+        PyMem_RawFree(s);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&s->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    if (rc != 0) {
+        pthread_mutex_destroy(&s->wake_lock);
+        dprof_calltree_free(s->table);
+        PyMem_RawFree(s->scratch);
+        PyMem_RawFree(s);
+        PyErr_SetString(PyExc_OSError, "pthread_cond_init failed");
+        return NULL;
+    }
+    return s;
+}
+
+int
+dprof_stack_sampler_running(const dprof_stack_sampler *s)
+{
+    return s->running;
+}
+
+int
+dprof_stack_sampler_start(dprof_stack_sampler *s)
+{
+    if (s->running) {
+        PyErr_SetString(PyExc_RuntimeError, "the stack sampler is already running");
+        return -1;
+    }
+    pthread_once(&atfork_once, install_atfork);
+    memset(&s->stats, 0, sizeof s->stats);
+    s->interp = PyInterpreterState_Get();
+    s->own_tstate = NULL;
+    atomic_store(&s->stop_requested, 0);
+    s->start_ns = dprof_now_ns();
+    /* Baselines for every thread now, so the first interval of each counts. */
+    sample_all(s, 0);
+    s->stats.last_period_ns = s->budget.base_period_ns;
+    pthread_mutex_lock(&active_lock);
+    int rc = pthread_create(&s->thread, NULL, sampler_main, s);
+    if (rc == 0) {
+        s->running = 1;
+        s->next_active = active_head;
+        active_head = s;
+    }
+    pthread_mutex_unlock(&active_lock);
+    if (rc != 0) {
+        errno = rc;
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
+    }
+    return 0;
+}
+
+int
+dprof_stack_sampler_stop(dprof_stack_sampler *s)
+{
+    if (!s->running) {
+        if (s->stats.forked) {
+            return 0;   /* the child of a fork: nothing to join */
+        }
+        PyErr_SetString(PyExc_RuntimeError, "the stack sampler is not running");
+        return -1;
+    }
+    pthread_mutex_lock(&s->wake_lock);
+    atomic_store(&s->stop_requested, 1);
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->wake_lock);
+    /* The sampler thread may be waiting for the GIL: let it go while joining. */
+    Py_BEGIN_ALLOW_THREADS
+    pthread_join(s->thread, NULL);
+    Py_END_ALLOW_THREADS
+    s->running = 0;
+    active_remove(s);
+    /* A last sample so the time since the previous one (up to a whole period, long
+     * when the budget stretched it) is counted too. */
+    sample_all(s, 1);
+    s->stats.duration_ns = dprof_now_ns() - s->start_ns;
+    return 0;
+}
+
+dprof_calltree *
+dprof_stack_sampler_take_table(dprof_stack_sampler *s)
+{
+    dprof_calltree *fresh = dprof_calltree_new();
+    if (fresh == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    dprof_calltree *out = s->table;
+    s->table = fresh;
+    s->nnames = 0;      /* their string ids belong to the old table */
+    /* Cached string ids belong to the old table. */
+    code_cache_clear(&s->codes);
+    dprof_tasks_clear(&s->tasks);
+    return out;
+}
+
+const dprof_calltree *
+dprof_stack_sampler_peek_table(const dprof_stack_sampler *s)
+{
+    return s->table;
+}
+
+const dprof_stack_sampler_stats *
+dprof_stack_sampler_get_stats(const dprof_stack_sampler *s)
+{
+    return &s->stats;
+}
+
+void
+dprof_stack_sampler_free(dprof_stack_sampler *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    if (s->running) {
+        (void)dprof_stack_sampler_stop(s);
+    }
+    active_remove(s);
+    code_cache_clear(&s->codes);
+    dprof_tasks_clear(&s->tasks);
+    dprof_calltree_free(s->table);
+    PyMem_RawFree(s->scratch);
+    PyMem_RawFree(s->names);
+    pthread_mutex_destroy(&s->wake_lock);
+    pthread_cond_destroy(&s->wake);
+    PyMem_RawFree(s);
+}
+
+const dprof_thread_name *
+dprof_stack_sampler_thread_names(const dprof_stack_sampler *s, size_t *n)
+{
+    *n = s->nnames;
+    return s->names;
+}

@@ -1,0 +1,247 @@
+/* Engine pieces of the stack sampler with no Python: see stacks.h. */
+#include "stacks.h"
+#include "calltree.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t
+dprof_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+dprof_self_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) {
+        return 0;
+    }
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- task table ---------------------------------------------------------- */
+
+static int
+open_task_file(pid_t tid, const char *name)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/%s", (int)tid, name);
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+dprof_task *
+dprof_tasks_get(dprof_task_table *tt, pid_t tid)
+{
+    for (size_t i = 0; i < tt->ntasks; i++) {
+        if (tt->tasks[i].tid == tid) {
+            return &tt->tasks[i];
+        }
+    }
+    if (tt->ntasks == tt->cap) {
+        size_t ncap = tt->cap ? tt->cap * 2 : 16;
+        dprof_task *n = realloc(tt->tasks, ncap * sizeof(dprof_task));
+        if (n == NULL) {
+            return NULL;
+        }
+        tt->tasks = n;
+        tt->cap = ncap;
+    }
+    dprof_task *t = &tt->tasks[tt->ntasks++];
+    memset(t, 0, sizeof *t);
+    t->tid = tid;
+    t->schedstat_fd = open_task_file(tid, "schedstat");
+    t->stat_fd = -1;
+    return t;
+}
+
+static void
+task_close(dprof_task *t)
+{
+    if (t->schedstat_fd >= 0) {
+        close(t->schedstat_fd);
+    }
+    if (t->stat_fd >= 0) {
+        close(t->stat_fd);
+    }
+    t->schedstat_fd = t->stat_fd = -1;
+}
+
+void
+dprof_tasks_forget_unseen(dprof_task_table *tt, uint64_t tick)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < tt->ntasks; i++) {
+        if (tt->tasks[i].seen_tick == tick) {
+            tt->tasks[keep++] = tt->tasks[i];
+        }
+        else {
+            task_close(&tt->tasks[i]);
+        }
+    }
+    tt->ntasks = keep;
+}
+
+void
+dprof_tasks_clear(dprof_task_table *tt)
+{
+    for (size_t i = 0; i < tt->ntasks; i++) {
+        task_close(&tt->tasks[i]);
+    }
+    free(tt->tasks);
+    tt->tasks = NULL;
+    tt->ntasks = tt->cap = 0;
+}
+
+int
+dprof_task_cpu(dprof_task *t, uint64_t *cpu_ns, uint64_t *runq_ns)
+{
+    if (t->schedstat_fd >= 0) {
+        /* "<ns on cpu> <ns waiting on a runqueue> <timeslices>\n" */
+        char buf[96];
+        ssize_t n = pread(t->schedstat_fd, buf, sizeof buf - 1, 0);
+        if (n > 0) {
+            buf[n] = '\0';
+            unsigned long long on_cpu, runq;
+            if (sscanf(buf, "%llu %llu", &on_cpu, &runq) == 2) {
+                *cpu_ns = on_cpu;
+                *runq_ns = runq;
+                return 0;
+            }
+        }
+        if (n < 0 && errno == ESRCH) {
+            return -1;
+        }
+    }
+    /* No schedstat: the thread CPU clock by TID, as glibc builds it for
+     * pthread_getcpuclockid (CPUCLOCK_SCHED of a thread). A dead TID gives EINVAL,
+     * never a crash, unlike pthread_getcpuclockid on an exited pthread_t. */
+    clockid_t cid = (clockid_t)((~(unsigned)t->tid << 3) | 6);
+    struct timespec ts;
+    if (clock_gettime(cid, &ts) != 0) {
+        return -1;
+    }
+    *cpu_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    *runq_ns = 0;
+    return 0;
+}
+
+char
+dprof_task_state(dprof_task *t)
+{
+    if (t->stat_fd < 0) {
+        t->stat_fd = open_task_file(t->tid, "stat");
+        if (t->stat_fd < 0) {
+            return 0;
+        }
+    }
+    /* "tid (comm) S ..." where comm may hold spaces and parentheses: the state is
+     * the first letter after the last ')'. */
+    char buf[512];
+    ssize_t n = pread(t->stat_fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) {
+        return 0;
+    }
+    buf[n] = '\0';
+    char *close_paren = strrchr(buf, ')');
+    if (close_paren == NULL || close_paren[1] != ' ' || close_paren[2] == '\0') {
+        return 0;
+    }
+    return close_paren[2];
+}
+
+/* ---- classification ------------------------------------------------------ */
+
+dprof_split
+dprof_classify(double wall, double cpu, double runq, int at_call, char state)
+{
+    dprof_split s;
+    if (wall < 0) {
+        wall = 0;
+    }
+    /* Time runnable on a run queue is time the thread wanted the CPU for what it was
+     * doing (a loaded machine must not turn Python work into "waiting"). */
+    double busy = cpu + runq;
+    if (busy > wall) {
+        busy = wall;
+    }
+    if (busy < 0) {
+        busy = 0;
+    }
+    s.cpu_seconds = busy;
+    s.cpu_category = at_call ? DPROF_CAT_CPU_NATIVE : DPROF_CAT_CPU_PYTHON;
+    s.wait_seconds = wall - busy;
+    if (state == 'D') {
+        s.wait_category = DPROF_CAT_WAIT_IO;
+    }
+    else if (!at_call) {
+        /* Between two bytecodes and not running: the only thing a Python thread
+         * waits for there is the GIL. */
+        s.wait_category = DPROF_CAT_WAIT_GIL;
+    }
+    else {
+        s.wait_category = DPROF_CAT_WAIT_SLEEP;
+    }
+    return s;
+}
+
+/* ---- jitter and budget --------------------------------------------------- */
+
+uint64_t
+dprof_rand_next(uint64_t *state)
+{
+    uint64_t x = *state ? *state : 0x9E3779B97F4A7C15ULL;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+uint64_t
+dprof_jittered_ns(uint64_t period_ns, double jitter, uint64_t *rng)
+{
+    double u = (double)(dprof_rand_next(rng) >> 11) / 9007199254740992.0;  /* [0,1) */
+    double f = 1.0 - jitter + 2.0 * jitter * u;
+    double ns = (double)period_ns * f;
+    return ns < 1000.0 ? 1000 : (uint64_t)ns;
+}
+
+void
+dprof_budget_init(dprof_budget *b, double budget, uint64_t base_period_ns)
+{
+    b->budget = budget;
+    b->base_period_ns = base_period_ns;
+    b->cost_ewma_ns = 0.0;
+}
+
+uint64_t
+dprof_budget_update(dprof_budget *b, uint64_t tick_cost_ns)
+{
+    /* A smoothing window of ~20 ticks: reacts within a fraction of a second at the
+     * usual rates, and one slow tick (a page fault, a preemption) does not halve
+     * the rate. */
+    if (b->cost_ewma_ns == 0.0) {
+        b->cost_ewma_ns = (double)tick_cost_ns;
+    }
+    else {
+        b->cost_ewma_ns += ((double)tick_cost_ns - b->cost_ewma_ns) / 20.0;
+    }
+    if (b->budget <= 0.0) {
+        return b->base_period_ns;
+    }
+    double needed = b->cost_ewma_ns / b->budget;   /* period at which cost == budget */
+    if (needed > (double)b->base_period_ns) {
+        /* Never slower than 1 Hz: a profile with no samples tells nothing. */
+        return needed > 1e9 ? 1000000000ULL : (uint64_t)needed;
+    }
+    return b->base_period_ns;
+}

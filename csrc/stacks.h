@@ -1,0 +1,79 @@
+/* Engine pieces of the stack sampler that need no Python: per-thread CPU clocks and
+ * states read from /proc without the GIL, the classification of one thread sample,
+ * the jittered sampling interval and the overhead budget.
+ *
+ * stack_sampler.c (which must include Python.h to walk frames) uses these; keeping
+ * them here keeps that file about the GIL-holding walk only.
+ */
+#ifndef DPROF_STACKS_H
+#define DPROF_STACKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+uint64_t dprof_now_ns(void);            /* CLOCK_MONOTONIC */
+uint64_t dprof_self_cpu_ns(void);       /* CPU clock of the calling thread */
+
+/* One kernel thread (TID) of this process, with its kept-open /proc files and the
+ * values seen at its previous sample. */
+typedef struct {
+    pid_t tid;
+    int schedstat_fd;       /* /proc/self/task/TID/schedstat, or -1 */
+    int stat_fd;            /* /proc/self/task/TID/stat, opened on first need, or -1 */
+    int have_prev;
+    uint64_t prev_wall_ns;
+    uint64_t prev_cpu_ns;
+    uint64_t prev_runq_ns;
+    uint64_t seen_tick;     /* last tick this thread was seen on (to forget dead ones) */
+} dprof_task;
+
+typedef struct {
+    dprof_task *tasks;
+    size_t ntasks, cap;
+} dprof_task_table;
+
+/* Finds or adds the record of tid; NULL when memory ran out. */
+dprof_task *dprof_tasks_get(dprof_task_table *tt, pid_t tid);
+/* Closes and forgets the records not seen on `tick`. */
+void dprof_tasks_forget_unseen(dprof_task_table *tt, uint64_t tick);
+void dprof_tasks_clear(dprof_task_table *tt);
+
+/* CPU time and run-queue wait of a thread so far, in ns. 0, or -1 when the thread
+ * is gone. runq is 0 when the kernel does not keep schedstats. */
+int dprof_task_cpu(dprof_task *t, uint64_t *cpu_ns, uint64_t *runq_ns);
+/* The thread's scheduler state letter ('R', 'S', 'D', ...), or 0 when unknown. */
+char dprof_task_state(dprof_task *t);
+
+/* The split of one thread's interval between two samples. */
+typedef struct {
+    double cpu_seconds;     /* on CPU (or runnable, waiting for a CPU) */
+    int cpu_category;       /* DPROF_CAT_CPU_PYTHON or _NATIVE */
+    double wait_seconds;
+    int wait_category;      /* DPROF_CAT_WAIT_IO, _GIL or _SLEEP */
+} dprof_split;
+
+/* Classifies an interval of `wall` seconds in which the thread's CPU clock advanced
+ * by `cpu` and it waited `runq` seconds for a CPU. `at_call` says the leaf frame is
+ * on a call-family instruction (the thread is inside native code called from Python);
+ * `state` is the thread's scheduler state letter (0 if not read). */
+dprof_split dprof_classify(double wall, double cpu, double runq, int at_call, char state);
+
+/* xorshift64* generator for the jitter; never returns 0 state. */
+uint64_t dprof_rand_next(uint64_t *state);
+/* Next sleep in ns: period * uniform(1 - jitter, 1 + jitter). */
+uint64_t dprof_jittered_ns(uint64_t period_ns, double jitter, uint64_t *rng);
+
+/* Overhead budget: keeps the cost per second of profiled time at or under `budget`
+ * by stretching the sampling period. */
+typedef struct {
+    double budget;          /* fraction of the program's time, e.g. 0.01; 0 = off */
+    uint64_t base_period_ns;
+    double cost_ewma_ns;    /* smoothed cost of one tick */
+} dprof_budget;
+
+void dprof_budget_init(dprof_budget *b, double budget, uint64_t base_period_ns);
+/* Records the cost of a tick; returns the period to use next. */
+uint64_t dprof_budget_update(dprof_budget *b, uint64_t tick_cost_ns);
+
+#endif
