@@ -49,6 +49,18 @@ const char *const dprof_column_names[DPROF_COL__COUNT] = {
  * often: at shorter intervals the samples between are "fast" ones that read
  * only /proc/PID/{stat,statm,io} and leave the slow columns NaN. */
 #define FULL_PERIOD_S 0.01
+/* System-wide context (/proc/stat, /proc/meminfo, net/dev, cgroup, GPU) is read
+ * at most this often by the thread: it describes the machine around the task,
+ * not the task, and reading it is most of a full sample's cost. start(), stop()
+ * and sample_once() always read it. */
+#define SYSTEM_PERIOD_S 0.1
+
+/* How much one sample reads. */
+enum {
+    SAMPLE_FAST = 0,     /* /proc/PID/{stat,statm,io} */
+    SAMPLE_PROCESS = 1,  /* + status (ctx switches, VmHWM) and every thread's state */
+    SAMPLE_ALL = 2,      /* + the system-wide files */
+};
 /* Descendants are looked up at most this often (a /proc scan costs ~3 us per
  * process on the machine); between scans the known ones are read. */
 #define TREE_RESCAN_S 0.02
@@ -87,7 +99,8 @@ typedef struct {
     double dstate_s;                 /* accumulated D-state thread time */
     double tree_rss_peak;            /* running max of the tree's summed RSS */
     double own_hwm;                  /* target's VmHWM at the last full sample */
-    double last_full;                /* time of the last full sample */
+    double last_full;                /* time of the last SAMPLE_PROCESS or ALL sample */
+    double last_system;              /* time of the last SAMPLE_ALL sample */
 } readers;
 
 struct dprof_sampler {
@@ -424,6 +437,7 @@ open_readers(dprof_sampler *s, char *msg, size_t msg_len)
     r->tree_rss_peak = 0.0;
     r->own_hwm = 0.0;
     r->last_full = -INFINITY;
+    r->last_system = -INFINITY;
     r->last_tree_scan = -INFINITY;
     r->sysstat.fd = r->meminfo.fd = r->netdev.fd = -1;
 
@@ -657,7 +671,10 @@ take_sample(dprof_sampler *s, double now, int full, double row[DPROF_COL__COUNT]
         row[DPROF_COL_IOWAIT_DSTATE_S] = r->dstate_s;
     }
     else {
-        return 0;   /* the system-wide files are for full samples only */
+        return 0;   /* the rest is for SAMPLE_PROCESS and SAMPLE_ALL only */
+    }
+    if (full < SAMPLE_ALL) {
+        return 0;   /* the system-wide files are for SAMPLE_ALL only */
     }
 
     if (r->sysstat.fd >= 0) {
@@ -791,11 +808,20 @@ static void
 take_edge_sample(dprof_sampler *s)
 {
     double row[DPROF_COL__COUNT];
-    double t0 = now_s();
-    s->r.last_full = t0;
-    if (take_sample(s, t0, 1, row) == 0) {
+    double t0 = now_s(), cost_ns;
+    s->r.last_full = s->r.last_system = t0;
+    if (take_sample(s, t0, SAMPLE_ALL, row) == 0) {
         (void)store_row(s, row);
         s->taken++;
+    }
+    /* counted in the cost statistics like the thread's own full samples */
+    cost_ns = (now_s() - t0) * 1e9;
+    s->cost_sum_ns += cost_ns;
+    s->cost_n++;
+    s->cost_full_sum_ns += cost_ns;
+    s->cost_full_n++;
+    if (cost_ns > s->cost_max_ns) {
+        s->cost_max_ns = cost_ns;
     }
 }
 
@@ -815,9 +841,14 @@ thread_main(void *arg)
         int rc, full, dropped = 0;
         pthread_mutex_lock(&s->lock);
         t0 = now_s();
-        full = t0 - s->r.last_full >= FULL_PERIOD_S;
-        if (full) {
+        full = SAMPLE_FAST;
+        if (t0 - s->r.last_full >= FULL_PERIOD_S) {
             s->r.last_full = t0;
+            full = SAMPLE_PROCESS;
+            if (t0 - s->r.last_system >= SYSTEM_PERIOD_S) {
+                s->r.last_system = t0;
+                full = SAMPLE_ALL;
+            }
         }
         rc = take_sample(s, t0, full, row);
         if (rc == 0) {
@@ -835,7 +866,7 @@ thread_main(void *arg)
         }
         t1 = now_s();
         s->cost_sum_ns += (t1 - t0) * 1e9;
-        if (full) {
+        if (full == SAMPLE_ALL) {
             s->cost_full_sum_ns += (t1 - t0) * 1e9;
             s->cost_full_n++;
         }
@@ -1020,6 +1051,7 @@ dprof_sampler_start(dprof_sampler *s, char *msg, size_t msg_len)
     s->thread_cpu_s = 0.0;
     s->r.prev_ts = NAN;
     s->r.last_full = -INFINITY;
+    s->r.last_system = -INFINITY;
     s->started_at = now_s();
     s->stopped_at = NAN;
     atomic_store(&s->stop_requested, 0);
@@ -1075,8 +1107,8 @@ dprof_sampler_sample_once(dprof_sampler *s, double row[DPROF_COL__COUNT], char *
     rc = ensure_open(s, msg, msg_len);
     if (rc == 0) {
         double now = now_s();
-        s->r.last_full = now;
-        rc = take_sample(s, now, 1, row);
+        s->r.last_full = s->r.last_system = now;
+        rc = take_sample(s, now, SAMPLE_ALL, row);
         if (rc == -ESRCH) {
             fmt(msg, msg_len, "process %d has exited", s->r.pid);
         }

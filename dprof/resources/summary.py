@@ -45,10 +45,19 @@ def _ratio_percent(num, den):
 
 
 def _percent_section(series, windows, num, den, per_window):
-    """mean over the whole run (time-weighted), min/max over windows."""
+    """mean over the whole run (time-weighted), min/max over windows.
+
+    CPU times advance in clock ticks, so a window's percentage is quantised and
+    can land on the far side of the whole-run mean (every window "100 %" while
+    the run averaged 99.2 %). The mean is the exact figure; min and max are
+    bounded by it so that min <= mean <= max always holds."""
     mean = _ratio_percent(num, den)
     s = windows.stats(per_window, percentiles=(), counter=False) if len(windows) >= 2 else {}
-    return {"mean": mean, "max": s.get("max"), "min": s.get("min")}
+    low, high = s.get("min"), s.get("max")
+    if mean is not None:
+        low = mean if low is None else min(low, mean)
+        high = mean if high is None else max(high, mean)
+    return {"mean": mean, "max": high, "min": low}
 
 
 def _missing(series, columns):

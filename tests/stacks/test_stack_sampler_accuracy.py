@@ -11,7 +11,7 @@ import time
 import pytest
 
 from dprof.stacks import CPU_NATIVE, CPU_PYTHON, WAIT_SLEEP, StackSampler
-from tests.stacks import workloads as w
+import stack_workloads as w
 
 pytestmark = pytest.mark.native
 

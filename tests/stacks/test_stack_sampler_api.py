@@ -5,7 +5,7 @@ import time
 import pytest
 
 from dprof.stacks import StackSampler
-from tests.stacks import workloads as w
+import stack_workloads as w
 
 pytestmark = pytest.mark.native
 
