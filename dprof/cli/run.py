@@ -25,7 +25,10 @@ def add_parsers(verbs) -> None:
     p = verbs.add_parser(
         "run", help="profile a script, a module or a command and store the profile",
         description=__doc__.split("\n\n", 1)[1], formatter_class=_raw())
-    p.add_argument("-m", dest="module", metavar="MODULE", help="run a library module as a script")
+    # The program and its arguments are cut off before argparse sees them (see
+    # split_program); these two positionals and -m are declared for --help only.
+    p.add_argument("-m", dest="module", metavar="MODULE",
+                   help="run a library module as a script (what follows goes to it)")
     p.add_argument("--name", help="process name to store the profile under "
                                   "(default: the script, module or command)")
     p.add_argument("--stage", help="pipeline stage to record")
@@ -34,11 +37,55 @@ def add_parsers(verbs) -> None:
                    help="free-form tag (repeatable)")
     p.add_argument("--interval", type=_positive_float, default=0.01, metavar="SECONDS",
                    help="resource sampling interval (default 0.01)")
+    p.add_argument("--no-stacks", action="store_true",
+                   help="do not sample Python call stacks (scripts and modules record "
+                        "them by default, for dprof view and dprof diff)")
+    p.add_argument("--stack-hz", type=_positive_float, default=100.0, metavar="HZ",
+                   help="stack samples per second (default 100)")
     p.add_argument("--no-store", action="store_true", help="do not store the profile")
     p.add_argument("--quiet", "-q", action="store_true", help="do not print the summary")
     p.add_argument("target", nargs="?", help="script path (or, after --, the command)")
     p.add_argument("args", nargs="...", help="arguments passed to the program")
-    p.set_defaults(handler=handle)
+    p.set_defaults(handler=handle, program=None)
+
+
+# options of `dprof` itself and of `dprof run` that take a value (the only ones whose
+# next token is not the program)
+_TOP_VALUE_OPTIONS = ("--db",)
+_RUN_VALUE_OPTIONS = ("--name", "--stage", "--env", "--tag", "--interval", "--stack-hz")
+
+
+def split_program(argv: List[str]):
+    """``dprof [opts] run [run opts] PROGRAM...``: return (argv up to PROGRAM, program).
+
+    program is None when the verb is not ``run`` or nothing follows its options; else
+    ``("script", PATH, ARGS)``, ``("module", NAME, ARGS)`` or ``("command", None, ARGV)``.
+    As with ``python``, the first token that is not one of dprof's options starts the
+    program and everything after it is the program's, dashes included; argparse
+    alone cannot do that (``-m mod --flag``, ``script.py -- x``)."""
+    i = _skip_options(argv, 0, _TOP_VALUE_OPTIONS)
+    if i >= len(argv) or argv[i] != "run":
+        return argv, None
+    j = _skip_options(argv, i + 1, _RUN_VALUE_OPTIONS)
+    if j >= len(argv):
+        return argv, None
+    token, rest = argv[j], argv[j + 1:]
+    if token == "--":
+        return argv[:j], ("command", None, rest)
+    if token == "-m":
+        return argv[:j], ("module", rest[0], rest[1:]) if rest else ("module", None, [])
+    if token.startswith("-m"):
+        return argv[:j], ("module", token[2:], rest)
+    return argv[:j], ("script", token, rest)
+
+
+def _skip_options(argv: List[str], i: int, value_options) -> int:
+    """Index of the first token at or after i that is neither an option nor an
+    option's value."""
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "--" \
+            and not (argv[i].startswith("-m") and not argv[i].startswith("--")):
+        i += 2 if argv[i] in value_options else 1
+    return i
 
 
 def _raw():
@@ -71,46 +118,39 @@ def parse_tags(items: List[str]) -> Dict[str, str]:
     return tags
 
 
-def split_command(argv: List[str]):
-    """``dprof [opts] run [opts] -- CMD ARGS``: return (argv before --, CMD ARGS).
-
-    argparse cannot tell "run this script" from "run this command" once it has
-    eaten the ``--``, so the command is cut off before parsing."""
-    if "run" in argv and "--" in argv[argv.index("run"):]:
-        cut = argv.index("--", argv.index("run"))
-        return argv[:cut], argv[cut + 1:]
-    return argv, None
-
-
 def handle(args) -> int:
     from dprof.session import ProfileRun
 
     tags = parse_tags(args.tag)
-    argv_rest = list(args.args)
-    if args.module:
-        kind, target = "module", args.module
-        if args.target is not None:
-            argv_rest.insert(0, args.target)
-        name = args.name or args.module
-    elif getattr(args, "command", None):
-        target, argv_rest = args.command[0], args.command[1:]
-        kind = "command"
-        name = args.name or " ".join(shlex.quote(a) for a in args.command)
-    elif args.target is None:
+    if args.program is None:
         raise CliError("nothing to run: give a script, -m MODULE, or -- COMMAND")
-    elif args.target.endswith(".py") or os.path.isfile(args.target):
-        kind, target = "script", args.target
+    kind, target, argv_rest = args.program
+    argv_rest = list(argv_rest)
+    if kind == "module":
+        if not target:
+            raise CliError("-m needs a module name")
+        name = args.name or target
+    elif kind == "command":
+        if not argv_rest:
+            raise CliError("nothing to run after --")
+        target, argv_rest = argv_rest[0], argv_rest[1:]
+        name = args.name or " ".join(shlex.quote(a) for a in [target] + argv_rest)
+    elif target.endswith(".py") or os.path.isfile(target):
         if not os.path.isfile(target):
             raise CliError(f"no such script: {target}")
         name = args.name or os.path.basename(target)
     else:
-        kind, target = "command", args.target
+        # `dprof run make all` without --: a command, as long as it can be found
+        kind = "command"
         name = args.name or " ".join(shlex.quote(a) for a in [target] + argv_rest)
 
     run = ProfileRun(name, env=args.env, stage=args.stage, repo=args.db,
                      store=not args.no_store, interval=args.interval, tags=tags,
                      parameters={"kind": kind, "argv": [target] + argv_rest},
-                     subject="children" if kind == "command" else "self")
+                     subject="children" if kind == "command" else "self",
+                     # stacks of this interpreter say nothing about an external command
+                     stacks=kind != "command" and not args.no_stacks,
+                     stack_hz=args.stack_hz)
     if kind == "command":
         code = _run_command(run, [target] + argv_rest)
     else:
