@@ -109,7 +109,7 @@ def cmd_history(args) -> int:
                ("runtime_seconds", "runtime s"), ("memory_usage_peak_mb", "peak MB"),
                ("cpu_user_utilization", "cpu user")]
     rows = []
-    for rec in df.to_dict("records"):
+    for rec in reversed(df.to_dict("records")):     # the repo gives oldest first
         rows.append([str(rec["id"])[:12]] + [_cell(rec.get(c)) for c, _ in columns[1:]])
     print_table([h for _, h in columns], rows)
     return 0

@@ -129,6 +129,7 @@ def handle(args) -> int:
     if kind == "module":
         if not target:
             raise CliError("-m needs a module name")
+        _check_module(target)
         name = args.name or target
     elif kind == "command":
         if not argv_rest:
@@ -158,6 +159,21 @@ def handle(args) -> int:
     if not args.quiet and run.profile is not None:
         _print_summary(run.profile, stored=not args.no_store)
     return code
+
+
+def _check_module(name: str) -> None:
+    """CliError unless ``name`` can be run with -m, found from the current directory
+    as ``python -m`` would; checked before profiling so that a typo stores nothing."""
+    import importlib.util
+    sys.path.insert(0, os.getcwd())
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):      # a parent package is missing, or bad name
+        spec = None
+    finally:
+        sys.path.pop(0)
+    if spec is None:
+        raise CliError(f"no module named {name!r}")
 
 
 class _Terminated(BaseException):
@@ -194,11 +210,6 @@ def _run_python(run, kind: str, target: str, argv_rest: List[str]) -> int:
         code = 128 + signal.SIGTERM
     except KeyboardInterrupt:
         code = 130
-    except ImportError as exc:
-        if kind == "module" and getattr(exc, "name", None) == target.split(".")[0]:
-            raise CliError(f"no module named {target!r}")
-        traceback.print_exc()
-        code = 1
     except Exception:
         traceback.print_exc()
         code = 1
