@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import runpy
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -229,33 +230,44 @@ def _exit_code(value) -> int:
 
 
 def _run_command(run, command: List[str]) -> int:
-    try:
-        child = subprocess.Popen(command)
-    except OSError as exc:
-        raise CliError(f"cannot run {command[0]!r}: {exc.strerror}")
-    forwarded = {}
+    # Checked before profiling so that a typo stores nothing; the child is started
+    # inside the profile so that its start-up counts in the runtime as in its CPU.
+    if shutil.which(command[0]) is None:
+        raise CliError(f"cannot run {command[0]!r}: no such command, or it is not executable")
+    child: List[subprocess.Popen] = []
+    early: List[int] = []          # signals that came before the child existed
 
     def forward(signum, frame):
+        if not child:
+            early.append(signum)
+            return
         try:
-            child.send_signal(signum)
+            child[0].send_signal(signum)
         except ProcessLookupError:
             pass
 
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        forwarded[sig] = signal.signal(sig, forward)
+    forwarded = {sig: signal.signal(sig, forward)
+                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    returncode = 0
     try:
         with run:
+            try:
+                child.append(subprocess.Popen(command))
+            except OSError as exc:
+                raise CliError(f"cannot run {command[0]!r}: {exc.strerror or exc}")
+            for signum in early:
+                child[0].send_signal(signum)
             while True:
                 try:
-                    returncode = child.wait()
+                    returncode = child[0].wait()
                     break
                 except KeyboardInterrupt:   # the child got SIGINT too; wait for it
                     continue
             if returncode != 0:
                 # record a failed command as a failed task without raising
                 run._recorder.tags["exit_code"] = str(returncode)
-                raise _CommandFailed(returncode)
-    except _CommandFailed:
+                raise CommandFailed(returncode)
+    except CommandFailed:
         pass
     finally:
         for sig, handler in forwarded.items():
@@ -263,7 +275,9 @@ def _run_command(run, command: List[str]) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-class _CommandFailed(Exception):
+class CommandFailed(Exception):
+    """A command that exited non-zero: stored as the failed profile's exception."""
+
     def __init__(self, returncode: int):
         super().__init__(f"command exited with {returncode}")
         self.returncode = returncode

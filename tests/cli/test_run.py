@@ -151,7 +151,7 @@ def test_sigterm_is_forwarded_to_a_command_and_the_profile_stored(cli):
     (("--",), "dprof run: nothing to run after --"),
     (("missing.py",), "dprof run: no such script: missing.py"),
     (("--", "no-such-command-dprof"), "dprof run: cannot run 'no-such-command-dprof': "
-                                      "No such file or directory"),
+                                      "no such command, or it is not executable"),
 ])
 def test_nothing_to_run_is_one_clear_line_and_exit_2(cli, args, message):
     done = cli("run", *args, check=2)
