@@ -16,8 +16,18 @@ from dprof.cli.errors import CliError
 VERB_MODULES = [run, records]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (``dprof prune: --older-than: ...``), exit 2.
+
+    argparse prints the whole usage before the error; in a script's log one line
+    naming what was wrong reads better, and ``--help`` is one flag away."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dprof",
         description="Profile Python tasks, scripts and commands; store and query the profiles.",
     )
@@ -41,12 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    argv, command = run.split_command(argv)
+    argv, program = run.split_program(argv)
     args = parser.parse_args(argv)
-    if command is not None:
-        if not command:
-            parser.error("run: nothing after --")
-        args.command = command
+    if program is not None:
+        args.program = program
     try:
         return int(args.handler(args) or 0)
     except BrokenPipeError:        # `dprof history | head`

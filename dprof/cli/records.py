@@ -109,7 +109,7 @@ def cmd_history(args) -> int:
                ("runtime_seconds", "runtime s"), ("memory_usage_peak_mb", "peak MB"),
                ("cpu_user_utilization", "cpu user")]
     rows = []
-    for rec in df.to_dict("records"):
+    for rec in reversed(df.to_dict("records")):     # the repo gives oldest first
         rows.append([str(rec["id"])[:12]] + [_cell(rec.get(c)) for c, _ in columns[1:]])
     print_table([h for _, h in columns], rows)
     return 0
@@ -126,14 +126,25 @@ def _cell(value):
 
 
 def _resolve_id(repo, prefix: str) -> str:
+    """The stored id that is ``prefix`` or starts with it; CliError when none or many."""
+    if not prefix:
+        raise CliError("an empty profile id")
     if repo.exists(prefix):
         return prefix
-    matches = repo.find_ids(prefix) if hasattr(repo, "find_ids") else []
+    if hasattr(repo, "find_ids"):
+        matches = list(repo.find_ids(prefix))
+    else:
+        # ProfileRepo has no prefix lookup yet: scan the ids (fine for a CLI; a
+        # LIKE query in the repo would not read every row)
+        ids = repo.query()["id"]
+        matches = [str(i) for i in ids if str(i).startswith(prefix)]
     if len(matches) == 1:
         return matches[0]
     if not matches:
         raise CliError(f"no profile with id {prefix!r}")
-    raise CliError(f"id prefix {prefix!r} is ambiguous ({len(matches)} profiles)")
+    shown = ", ".join(sorted(m[:12] for m in matches)[:5])
+    raise CliError(f"id prefix {prefix!r} is ambiguous: {len(matches)} profiles match "
+                   f"({shown}{', ...' if len(matches) > 5 else ''}); give more characters")
 
 
 def cmd_show(args) -> int:

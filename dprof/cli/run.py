@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import runpy
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +26,10 @@ def add_parsers(verbs) -> None:
     p = verbs.add_parser(
         "run", help="profile a script, a module or a command and store the profile",
         description=__doc__.split("\n\n", 1)[1], formatter_class=_raw())
-    p.add_argument("-m", dest="module", metavar="MODULE", help="run a library module as a script")
+    # The program and its arguments are cut off before argparse sees them (see
+    # split_program); these two positionals and -m are declared for --help only.
+    p.add_argument("-m", dest="module", metavar="MODULE",
+                   help="run a library module as a script (what follows goes to it)")
     p.add_argument("--name", help="process name to store the profile under "
                                   "(default: the script, module or command)")
     p.add_argument("--stage", help="pipeline stage to record")
@@ -34,11 +38,55 @@ def add_parsers(verbs) -> None:
                    help="free-form tag (repeatable)")
     p.add_argument("--interval", type=_positive_float, default=0.01, metavar="SECONDS",
                    help="resource sampling interval (default 0.01)")
+    p.add_argument("--no-stacks", action="store_true",
+                   help="do not sample Python call stacks (scripts and modules record "
+                        "them by default, for dprof view and dprof diff)")
+    p.add_argument("--stack-hz", type=_positive_float, default=100.0, metavar="HZ",
+                   help="stack samples per second (default 100)")
     p.add_argument("--no-store", action="store_true", help="do not store the profile")
     p.add_argument("--quiet", "-q", action="store_true", help="do not print the summary")
     p.add_argument("target", nargs="?", help="script path (or, after --, the command)")
     p.add_argument("args", nargs="...", help="arguments passed to the program")
-    p.set_defaults(handler=handle)
+    p.set_defaults(handler=handle, program=None)
+
+
+# options of `dprof` itself and of `dprof run` that take a value (the only ones whose
+# next token is not the program)
+_TOP_VALUE_OPTIONS = ("--db",)
+_RUN_VALUE_OPTIONS = ("--name", "--stage", "--env", "--tag", "--interval", "--stack-hz")
+
+
+def split_program(argv: List[str]):
+    """``dprof [opts] run [run opts] PROGRAM...``: return (argv up to PROGRAM, program).
+
+    program is None when the verb is not ``run`` or nothing follows its options; else
+    ``("script", PATH, ARGS)``, ``("module", NAME, ARGS)`` or ``("command", None, ARGV)``.
+    As with ``python``, the first token that is not one of dprof's options starts the
+    program and everything after it is the program's, dashes included; argparse
+    alone cannot do that (``-m mod --flag``, ``script.py -- x``)."""
+    i = _skip_options(argv, 0, _TOP_VALUE_OPTIONS)
+    if i >= len(argv) or argv[i] != "run":
+        return argv, None
+    j = _skip_options(argv, i + 1, _RUN_VALUE_OPTIONS)
+    if j >= len(argv):
+        return argv, None
+    token, rest = argv[j], argv[j + 1:]
+    if token == "--":
+        return argv[:j], ("command", None, rest)
+    if token == "-m":
+        return argv[:j], ("module", rest[0], rest[1:]) if rest else ("module", None, [])
+    if token.startswith("-m"):
+        return argv[:j], ("module", token[2:], rest)
+    return argv[:j], ("script", token, rest)
+
+
+def _skip_options(argv: List[str], i: int, value_options) -> int:
+    """Index of the first token at or after i that is neither an option nor an
+    option's value."""
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "--" \
+            and not (argv[i].startswith("-m") and not argv[i].startswith("--")):
+        i += 2 if argv[i] in value_options else 1
+    return i
 
 
 def _raw():
@@ -71,46 +119,40 @@ def parse_tags(items: List[str]) -> Dict[str, str]:
     return tags
 
 
-def split_command(argv: List[str]):
-    """``dprof [opts] run [opts] -- CMD ARGS``: return (argv before --, CMD ARGS).
-
-    argparse cannot tell "run this script" from "run this command" once it has
-    eaten the ``--``, so the command is cut off before parsing."""
-    if "run" in argv and "--" in argv[argv.index("run"):]:
-        cut = argv.index("--", argv.index("run"))
-        return argv[:cut], argv[cut + 1:]
-    return argv, None
-
-
 def handle(args) -> int:
     from dprof.session import ProfileRun
 
     tags = parse_tags(args.tag)
-    argv_rest = list(args.args)
-    if args.module:
-        kind, target = "module", args.module
-        if args.target is not None:
-            argv_rest.insert(0, args.target)
-        name = args.name or args.module
-    elif getattr(args, "command", None):
-        target, argv_rest = args.command[0], args.command[1:]
-        kind = "command"
-        name = args.name or " ".join(shlex.quote(a) for a in args.command)
-    elif args.target is None:
+    if args.program is None:
         raise CliError("nothing to run: give a script, -m MODULE, or -- COMMAND")
-    elif args.target.endswith(".py") or os.path.isfile(args.target):
-        kind, target = "script", args.target
+    kind, target, argv_rest = args.program
+    argv_rest = list(argv_rest)
+    if kind == "module":
+        if not target:
+            raise CliError("-m needs a module name")
+        _check_module(target)
+        name = args.name or target
+    elif kind == "command":
+        if not argv_rest:
+            raise CliError("nothing to run after --")
+        target, argv_rest = argv_rest[0], argv_rest[1:]
+        name = args.name or " ".join(shlex.quote(a) for a in [target] + argv_rest)
+    elif target.endswith(".py") or os.path.isfile(target):
         if not os.path.isfile(target):
             raise CliError(f"no such script: {target}")
         name = args.name or os.path.basename(target)
     else:
-        kind, target = "command", args.target
+        # `dprof run make all` without --: a command, as long as it can be found
+        kind = "command"
         name = args.name or " ".join(shlex.quote(a) for a in [target] + argv_rest)
 
     run = ProfileRun(name, env=args.env, stage=args.stage, repo=args.db,
                      store=not args.no_store, interval=args.interval, tags=tags,
                      parameters={"kind": kind, "argv": [target] + argv_rest},
-                     subject="children" if kind == "command" else "self")
+                     subject="children" if kind == "command" else "self",
+                     # stacks of this interpreter say nothing about an external command
+                     stacks=kind != "command" and not args.no_stacks,
+                     stack_hz=args.stack_hz)
     if kind == "command":
         code = _run_command(run, [target] + argv_rest)
     else:
@@ -118,6 +160,21 @@ def handle(args) -> int:
     if not args.quiet and run.profile is not None:
         _print_summary(run.profile, stored=not args.no_store)
     return code
+
+
+def _check_module(name: str) -> None:
+    """CliError unless ``name`` can be run with -m, found from the current directory
+    as ``python -m`` would; checked before profiling so that a typo stores nothing."""
+    import importlib.util
+    sys.path.insert(0, os.getcwd())
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):      # a parent package is missing, or bad name
+        spec = None
+    finally:
+        sys.path.pop(0)
+    if spec is None:
+        raise CliError(f"no module named {name!r}")
 
 
 class _Terminated(BaseException):
@@ -154,11 +211,6 @@ def _run_python(run, kind: str, target: str, argv_rest: List[str]) -> int:
         code = 128 + signal.SIGTERM
     except KeyboardInterrupt:
         code = 130
-    except ImportError as exc:
-        if kind == "module" and getattr(exc, "name", None) == target.split(".")[0]:
-            raise CliError(f"no module named {target!r}")
-        traceback.print_exc()
-        code = 1
     except Exception:
         traceback.print_exc()
         code = 1
@@ -178,33 +230,44 @@ def _exit_code(value) -> int:
 
 
 def _run_command(run, command: List[str]) -> int:
-    try:
-        child = subprocess.Popen(command)
-    except OSError as exc:
-        raise CliError(f"cannot run {command[0]!r}: {exc.strerror}")
-    forwarded = {}
+    # Checked before profiling so that a typo stores nothing; the child is started
+    # inside the profile so that its start-up counts in the runtime as in its CPU.
+    if shutil.which(command[0]) is None:
+        raise CliError(f"cannot run {command[0]!r}: no such command, or it is not executable")
+    child: List[subprocess.Popen] = []
+    early: List[int] = []          # signals that came before the child existed
 
     def forward(signum, frame):
+        if not child:
+            early.append(signum)
+            return
         try:
-            child.send_signal(signum)
+            child[0].send_signal(signum)
         except ProcessLookupError:
             pass
 
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        forwarded[sig] = signal.signal(sig, forward)
+    forwarded = {sig: signal.signal(sig, forward)
+                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    returncode = 0
     try:
         with run:
+            try:
+                child.append(subprocess.Popen(command))
+            except OSError as exc:
+                raise CliError(f"cannot run {command[0]!r}: {exc.strerror or exc}")
+            for signum in early:
+                child[0].send_signal(signum)
             while True:
                 try:
-                    returncode = child.wait()
+                    returncode = child[0].wait()
                     break
                 except KeyboardInterrupt:   # the child got SIGINT too; wait for it
                     continue
             if returncode != 0:
                 # record a failed command as a failed task without raising
                 run._recorder.tags["exit_code"] = str(returncode)
-                raise _CommandFailed(returncode)
-    except _CommandFailed:
+                raise CommandFailed(returncode)
+    except CommandFailed:
         pass
     finally:
         for sig, handler in forwarded.items():
@@ -212,7 +275,9 @@ def _run_command(run, command: List[str]) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-class _CommandFailed(Exception):
+class CommandFailed(Exception):
+    """A command that exited non-zero: stored as the failed profile's exception."""
+
     def __init__(self, returncode: int):
         super().__init__(f"command exited with {returncode}")
         self.returncode = returncode
