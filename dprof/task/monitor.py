@@ -17,6 +17,7 @@ sampler of its own.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Dict, Optional
 
 import numpy as np
@@ -31,7 +32,9 @@ class _Shared:
         self.sampler = None
         self.interval = None
         self.users = 0
-        self.stop_timer: Optional[threading.Timer] = None
+        self.idle_since: Optional[float] = None   # monotonic time the last user left
+        self.reaper: Optional[threading.Thread] = None
+        self.missing: Dict[str, str] = {}          # sampler.missing() of the current run
 
 
 _shared = _Shared()
@@ -53,9 +56,7 @@ def _new_sampler(interval: float):
 def acquire(interval: float) -> Handle:
     """Make sure a sampler at ``interval`` runs for the caller; returns a handle."""
     with _shared.lock:
-        if _shared.stop_timer is not None:
-            _shared.stop_timer.cancel()
-            _shared.stop_timer = None
+        _shared.idle_since = None
         s = _shared.sampler
         if s is not None and s.running and _shared.interval != interval and _shared.users:
             private = _new_sampler(interval)
@@ -69,6 +70,9 @@ def acquire(interval: float) -> Handle:
             _shared.interval = interval
         if not s.running:
             s.start()
+            # what the system cannot give is settled when the sampler opens its
+            # sources; asking once per run keeps it off every task's path
+            _shared.missing = s.missing()
         _shared.users += 1
         return Handle(s, False)
 
@@ -79,43 +83,57 @@ def release(handle: Handle, start: float, end: float) -> Dict[str, object]:
     sampler = handle.sampler
     if handle.private:
         sampler.stop()
-        window = _window(sampler, start, end)
-    else:
-        window = _window(sampler, start, end)
-        with _shared.lock:
-            _shared.users -= 1
-            if _shared.users == 0 and _shared.sampler is sampler:
-                timer = threading.Timer(LINGER_SECONDS, _stop_if_idle, args=(sampler,))
-                timer.daemon = True
-                _shared.stop_timer = timer
-                timer.start()
+        return _window(sampler, start, end, sampler.missing())
+    window = _window(sampler, start, end, _shared.missing)
+    with _shared.lock:
+        _shared.users -= 1
+        if _shared.users == 0 and _shared.sampler is sampler:
+            _shared.idle_since = time.monotonic()
+            # one reaper per idle period, not a thread per call
+            if _shared.reaper is None or not _shared.reaper.is_alive():
+                _shared.reaper = threading.Thread(target=_reap, name="dprof-monitor-reaper",
+                                                  daemon=True)
+                _shared.reaper.start()
     return window
 
 
-def _stop_if_idle(sampler) -> None:
-    with _shared.lock:
-        if _shared.users == 0 and _shared.sampler is sampler and sampler.running:
-            sampler.stop()
-        _shared.stop_timer = None
+def _reap() -> None:
+    """Stop the shared sampler once it has been idle for LINGER_SECONDS."""
+    while True:
+        with _shared.lock:
+            idle_since = _shared.idle_since
+            if idle_since is None or _shared.users:
+                _shared.reaper = None
+                return          # in use again: the next release starts a new reaper
+            wait = idle_since + LINGER_SECONDS - time.monotonic()
+            if wait <= 0:
+                if _shared.sampler is not None and _shared.sampler.running:
+                    _shared.sampler.stop()
+                _shared.idle_since = None
+                _shared.reaper = None
+                return
+        time.sleep(min(wait, LINGER_SECONDS))
 
 
-def _window(sampler, start: float, end: float) -> Dict[str, object]:
+def _window(sampler, start: float, end: float, missing: Dict[str, str]) -> Dict[str, object]:
     # only the samples from `start` on are copied (under the sampler's lock)
     columns = sampler.columns(since=start)
     ts = np.asarray(columns["timestamp"], dtype=np.float64)
     hi = int(np.searchsorted(ts, end, "right"))
-    lo = 0
+    info = sampler.info()
+    if hi == 0:     # a task shorter than one interval: no arrays to build
+        return {"_missing": missing, "_interval": info.get("interval"),
+                "_io_wait_missing": "no resource sample fell inside the task "
+                                    f"(sampling interval {info.get('interval')} s)"}
     out: Dict[str, object] = {name: np.array(col[:hi], dtype=np.float64)
                               for name, col in columns.items()}
-    info = sampler.info()
-    missing = sampler.missing()
     out["_missing"] = missing
     out["_interval"] = info.get("interval")
     # I/O wait inside the window: delay accounting when on, else D-state time
     source = info.get("io_wait_source", "dstate_samples")
     column = "iowait_delayacct_s" if source == "delayacct" else "iowait_dstate_s"
     values = out.get(column)
-    if values is None or hi - lo < 2 or np.all(np.isnan(values)):
+    if values is None or hi < 2 or np.all(np.isnan(values)):
         out["_io_wait_missing"] = (missing.get(column) or
                                    "fewer than two resource samples fell inside the task "
                                    f"(sampling interval {info.get('interval')} s)")

@@ -57,6 +57,12 @@ class TaskRecorder:
         self.env = "default" if env is None else str(env)
         self.stage = "default" if stage is None else str(stage)
         self.parameters = dict(parameters or {})
+        if self.parameters:
+            import json
+            try:
+                json.dumps(self.parameters)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"profile parameters must be JSON-serialisable: {exc}") from None
         self.tags = {str(k): str(v) for k, v in (tags or {}).items()}
         self.want_resources = resources
         self.interval = float(interval)
@@ -331,7 +337,7 @@ class TaskRecorder:
         resources = None
         if series is not None:
             resources = {k: v for k, v in series.items() if not k.startswith("_")}
-        return Profile(
+        return Profile._from_measurement(
             process_name=self.name, env=self.env, stage=self.stage,
             task_start_time=datetime.fromtimestamp(start.wall, timezone.utc),
             task_end_time=datetime.fromtimestamp(end.wall, timezone.utc),

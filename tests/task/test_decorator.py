@@ -21,6 +21,7 @@ def test_return_value_and_record_of_a_plain_function(repo_url):
     assert p.process_name.endswith("test_return_value_and_record_of_a_plain_function.<locals>.add")
     assert p.status == "ok" and p.exceptions_raised == 0
     assert p.runtime_seconds >= 0
+    p.validate()        # the recorder's unvalidated fast path made a valid record
     stored = dprof.ProfileRepo(repo_url).get(p.id)
     assert stored is not None and stored.process_name == p.process_name
 
@@ -39,6 +40,7 @@ def test_exception_passes_through_and_failed_task_is_stored(repo_url):
     assert (p.status, p.exception_type, p.exception_message) == \
         ("failed", Boom.__qualname__, "disk on fire")
     assert p.exceptions_raised == 1 and p.stage == "load"
+    p.validate()
     df = dprof.ProfileRepo(repo_url).query(status="failed")
     assert list(df["id"]) == [p.id]
 
@@ -190,3 +192,15 @@ def test_profiler_failure_is_a_warning_not_an_error(repo_url, monkeypatch):
         assert task() == 7
     assert any(issubclass(w.category, ProfilerWarning) for w in caught)
     assert task.last_profile.status == "ok"
+
+
+def test_measured_record_turns_a_negative_delta_into_missing():
+    from datetime import datetime, timezone
+    from dprof.profile import Profile
+    now = datetime.now(timezone.utc)
+    p = Profile._from_measurement(process_name="t", task_start_time=now, task_end_time=now,
+                                  runtime_seconds=0.1, network_data_sent_bytes=-5)
+    assert p.network_data_sent_bytes is None
+    assert "went backwards" in p.missing["network_data_sent_bytes"]
+    assert p.missing["file_read_bytes"] == "not measured"
+    p.validate()

@@ -63,6 +63,7 @@ def test_another_interval_while_shared_gets_a_private_sampler():
 def test_short_task_reports_io_wait_missing_with_the_interval():
     handle = monitor.acquire(0.5)
     t = time.monotonic()
-    window = monitor.release(handle, t, t + 0.001)
+    window = monitor.release(handle, t + 0.0001, t + 0.001)
     assert "_io_wait_seconds" not in window
+    assert "timestamp" not in window           # no sample inside: no arrays
     assert "0.5" in window["_io_wait_missing"]
