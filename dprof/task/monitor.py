@@ -97,6 +97,12 @@ def release(handle: Handle, start: float, end: float) -> Dict[str, object]:
     return window
 
 
+def peek(handle: Handle, start: float, end: float) -> Dict[str, object]:
+    """The samples in [start, end] while keeping the handle (an interim look)."""
+    missing = handle.sampler.missing() if handle.private else _shared.missing
+    return _window(handle.sampler, start, end, missing)
+
+
 def _reap() -> None:
     """Stop the shared sampler once it has been idle for LINGER_SECONDS."""
     while True:

@@ -11,6 +11,7 @@ import os
 import platform
 import socket
 import sys
+import threading
 import warnings
 from datetime import datetime, timezone
 from typing import Any, Dict, Optional
@@ -76,6 +77,9 @@ class TaskRecorder:
         self._stack_sampler = None
         self._alloc_acquired = False
         self._failed_start: Optional[BaseException] = None
+        self._stacks_so_far = None          # stacks of earlier snapshot periods
+        self._snapshot_lock = threading.Lock()
+        self._alloc_missing_reason = None
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
@@ -191,18 +195,72 @@ class TaskRecorder:
                      if m not in ("runtime_seconds", "exceptions_raised")
                      or (m == "runtime_seconds" and not start)})
 
+    def snapshot(self):
+        """An interim Profile of the task so far; the task and the measuring go on.
+
+        For long-running programs (``dprof run --profile-interval``). It may be
+        called from another thread: the stack sampler is stopped, its profile merged
+        (natively) into what earlier periods gathered, and a new one started; the
+        resource series so far is copied. CPU, I/O and memory come from the process;
+        the allocation count is the task thread's own and cannot be read from another
+        thread, so an interim snapshot reports it missing.
+        """
+        from dprof.profile import Profile
+        with self._snapshot_lock:
+            if self._start is None or self._failed_start is not None or self._scope is None:
+                return None
+            end = readings.take()
+            stacks = self._collect_stacks(restart=True)
+            series = None
+            if self._monitor_handle is not None:
+                from dprof.task import monitor
+                series = monitor.peek(self._monitor_handle, self._start.monotonic,
+                                      end.monotonic)
+            saved = (dict(self.missing), dict(self.sources))
+            self._entry = self._scope
+            self._counted_allocations = False
+            self._alloc_missing_reason = ("not available in an interim snapshot: the count "
+                                          "is the task thread's own")
+            try:
+                profile = self._build(Profile, end, None, series, stacks)
+            finally:
+                self.missing, self.sources = saved
+                self._alloc_missing_reason = None
+            profile.tags = dict(profile.tags, snapshot="interim")
+            return profile
+
+    def _collect_stacks(self, restart: bool):
+        """Stop the stack sampler and merge what it saw into the earlier periods'."""
+        sampler, self._stack_sampler = self._stack_sampler, None
+        if sampler is None:
+            return self._stacks_so_far
+        try:
+            part = sampler.stop()
+        except Exception as err:
+            self._note_failure("stacks", err)
+            return self._stacks_so_far
+        if self._stacks_so_far is not None:
+            from dprof.stacks import merge
+            part = merge([self._stacks_so_far, part])
+            part.duration_seconds = self._stacks_so_far.duration_seconds + \
+                (part.duration_seconds - self._stacks_so_far.duration_seconds)
+        self._stacks_so_far = part
+        if restart:
+            from dprof.stacks.sampler import StackSampler
+            self._stack_sampler = StackSampler(hz=self.stack_hz)
+            self._stack_sampler.start()
+        return part
+
     def _stop_measuring(self, Profile, exc):
+        with self._snapshot_lock:
+            return self._stop_measuring_locked(Profile, exc)
+
+    def _stop_measuring_locked(self, Profile, exc):
         end = readings.take()
         entry = self._scope
         # each attachment is handed back and forgotten, so that _release_all (on the
         # error path) never gives anything back twice
-        stacks_profile = None
-        sampler, self._stack_sampler = self._stack_sampler, None
-        if sampler is not None:
-            try:
-                stacks_profile = sampler.stop()
-            except Exception as err:
-                self._note_failure("stacks", err)
+        stacks_profile = self._collect_stacks(restart=False)
         series = None
         handle, self._monitor_handle = self._monitor_handle, None
         if handle is not None:
@@ -319,7 +377,8 @@ class TaskRecorder:
                                              "counter sees only Python allocations in "
                                              "this interpreter")
         else:
-            missing.setdefault("memory_allocations", "allocation counter unavailable")
+            missing.setdefault("memory_allocations",
+                               self._alloc_missing_reason or "allocation counter unavailable")
 
         # I/O wait
         io_wait = None
