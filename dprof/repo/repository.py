@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
+import weakref
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, List, Optional, Sequence, Union
 
@@ -69,6 +70,7 @@ class ProfileRepo:
         self.last_error: Optional[BaseException] = None
         self._engine: Optional[Engine] = None
         self._engine_pid = os.getpid()
+        self._finalizer: Optional[weakref.finalize] = None
         self._ready = False
         try:
             self._open()
@@ -86,21 +88,24 @@ class ProfileRepo:
 
     def close(self) -> None:
         """Close the database connections (the repo opens them again when used)."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        if self._finalizer is not None:
+            self._finalizer()          # disposes the engine, once
+        self._engine = self._finalizer = None
         self._ready = False
 
     # -- opening ------------------------------------------------------------------
     def _open(self) -> Engine:
         if self._engine is not None and self._engine_pid != os.getpid():
-            # A forked child must not use the parent's connections.
+            # A forked child must not use (or close) the parent's connections.
+            self._finalizer.detach()
             self._engine.dispose(close=False)
-            self._engine = None
+            self._engine = self._finalizer = None
             self._ready = False
         if self._engine is None:
             self._engine = make_engine(self.url, self.timeout)
             self._engine_pid = os.getpid()
+            # Close pooled connections when the repo is dropped without close().
+            self._finalizer = weakref.finalize(self, self._engine.dispose)
         if not self._ready:
             ensure_schema(self._engine)
             self._ready = True

@@ -49,3 +49,20 @@ def test_parallel_writers_lose_nothing(db_url, spool_dir, make_profile):
     assert set(df["id"]) == expected
     assert df.groupby("process_name", observed=True).size().to_dict() == \
         {f"writer{w}": PER_WRITER for w in range(WRITERS)}
+
+
+def _add_in_child(repo, profile):
+    repo.add(profile)
+
+
+@pytest.mark.core
+def test_repo_opened_before_fork_works_in_child_and_parent(tmp_path, spool_dir, make_profile):
+    repo = ProfileRepo(tmp_path / "fork.db", spool_dir=spool_dir)
+    repo.add(make_profile(1))
+    ctx = multiprocessing.get_context("fork")
+    child = ctx.Process(target=_add_in_child, args=(repo, make_profile(2, id="from-child")))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    repo.add(make_profile(3))            # the parent's connections were left alone
+    assert repo.exists("from-child") and repo.count() == 3
