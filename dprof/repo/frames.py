@@ -21,28 +21,12 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from dprof.profile import COUNT_METRICS, FLOAT_METRICS
-
-CATEGORY_COLUMNS = ("process_name", "env", "stage", "status")
-TIME_COLUMNS = ("task_start_time", "task_end_time")
-FLOAT_COLUMNS = FLOAT_METRICS
-INT_COLUMNS = COUNT_METRICS + ("pid",)
-TEXT_COLUMNS = ("id", "exception_type", "exception_message", "host", "python_version")
-JSON_COLUMNS = ("parameters", "tags", "missing", "sources")
+from dprof.repo.columns import (CATEGORY_COLUMNS, FLOAT_COLUMNS, FRAME_COLUMNS, INT_COLUMNS,
+                                 TIME_COLUMNS)
 
 # pandas' default dtype for text: "str" from pandas 3 on (missing values are NaN),
 # object before. Set explicitly so an all-None column gets it too.
 _TEXT_DTYPE = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
-
-#: Columns of every profiles DataFrame, in order.
-FRAME_COLUMNS = (("id",) + CATEGORY_COLUMNS + TIME_COLUMNS + FLOAT_COLUMNS + COUNT_METRICS
-                 + ("exception_type", "exception_message", "host", "pid", "python_version")
-                 + JSON_COLUMNS)
-
-
-def db_column(frame_column: str) -> str:
-    """The ``profiles`` table column a frame column is read from."""
-    return frame_column + "_us" if frame_column in TIME_COLUMNS else frame_column
 
 
 def _int_column(values: Sequence) -> pd.api.extensions.ExtensionArray:

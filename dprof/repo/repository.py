@@ -15,21 +15,22 @@ import re
 import warnings
 import weakref
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence, Union
 
-import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from dprof.profile import Profile, datetime_to_us
-from dprof.repo import codec, frames, schema
+from dprof.repo import codec, columns, schema
 from dprof.repo.engine import make_engine, run_write
 from dprof.repo.migrate import SchemaError, ensure_schema
 from dprof.repo.spool import Spool
 from dprof.repo.url import UrlLike, resolve_url, spool_path
 from dprof.stacks.model import StackProfile
+
+if TYPE_CHECKING:   # pandas is imported only by the methods that return DataFrames
+    import pandas as pd
 
 StrFilter = Union[str, Iterable[str], None]
 
@@ -253,6 +254,8 @@ class ProfileRepo:
     def resources(self, id: str) -> pd.DataFrame:
         """The resource time series of one profile, one float64 column per measured
         quantity (empty when it has none). KeyError when no such profile."""
+        import pandas as pd
+
         with self._reader().connect() as conn:
             self._require(conn, id)
             row = _child_row(conn, schema.profile_resources, id)
@@ -293,8 +296,10 @@ class ProfileRepo:
         ``process``/``stage``/``env``/``status``: a value or a list of values.
         ``since`` (inclusive) / ``until`` (exclusive): bounds on ``task_start_time``
         (timezone-aware datetimes). ``limit``: keep only the most recent ``limit``."""
+        from dprof.repo import frames
+
         t = schema.profiles
-        cols = [t.c[frames.db_column(name)] for name in frames.FRAME_COLUMNS]
+        cols = [t.c[columns.db_column(name)] for name in columns.FRAME_COLUMNS]
         stmt = sa.select(*cols)
         for column, value, label in ((t.c.process_name, process, "process"),
                                      (t.c.stage, stage, "stage"), (t.c.env, env, "env"),
@@ -322,6 +327,11 @@ class ProfileRepo:
         """Per process: runs, failures, runtime mean and 95th percentile (seconds),
         largest peak memory (MiB), total bytes read and written, first and last start.
         One row per process_name, sorted by name."""
+        import numpy as np
+        import pandas as pd
+
+        from dprof.repo import frames
+
         t = schema.profiles
         stmt = sa.select(t.c.process_name, t.c.status, t.c.runtime_seconds,
                          t.c.memory_usage_peak_mb, t.c.file_read_bytes, t.c.file_write_bytes,
