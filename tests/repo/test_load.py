@@ -42,3 +42,18 @@ def test_many_profiles_load_with_their_dtypes(tmp_path):
         assert row["task_end_time"] == pd.Timestamp(p.task_end_time)
     failed = df["status"] == "failed"
     assert failed.sum() == sum(p.status == "failed" for p in profiles)
+
+
+@pytest.mark.parametrize("values", [
+    (1, 2, 3), (None, 5, 2**62), (None, None), (), (2**53 + 1, None, -2**63),
+    (-(2**53) + 1, 0, 2**63 - 1)])
+def test_count_columns_are_exact_with_missing_as_na(values):
+    from dprof.repo.frames import _int_column
+
+    column = _int_column(values)
+    assert column.dtype == "Int64" and len(column) == len(values)
+    for got, want in zip(column, values):
+        if want is None:
+            assert got is pd.NA
+        else:
+            assert int(got) == want
