@@ -88,7 +88,8 @@ def _add_as_unprivileged(db_path, spool_dir, profile_dict, queue):
     queue.put([str(w.message) for w in caught if issubclass(w.category, StorageWarning)])
 
 
-def test_read_only_database_folder_spools_then_flushes(spool_dir, make_profile):
+@pytest.mark.parametrize("read_only", ["folder", "file"])
+def test_read_only_database_spools_then_flushes(read_only, make_profile):
     # pytest's tmp_path is private to root; this folder must be reachable by "nobody".
     base = tempfile.mkdtemp(prefix="dprof-ro-")
     try:
@@ -103,7 +104,10 @@ def test_read_only_database_folder_spools_then_flushes(spool_dir, make_profile):
         ProfileRepo(db_path, spool_dir=shared_spool).add(stored)
         for name in os.listdir(db_dir):
             os.chmod(os.path.join(db_dir, name), 0o444)
-        os.chmod(db_dir, 0o555)
+        if read_only == "folder":
+            os.chmod(db_dir, 0o555)
+        elif os.geteuid() == 0:
+            os.chown(db_dir, 65534, 65534)      # the folder is writable, the files are not
 
         p = make_profile(2, with_attachments=True)
         ctx = multiprocessing.get_context("fork")
