@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from dprof.profile import Profile, datetime_to_us
 from dprof.repo import codec, columns, schema
 from dprof.repo.engine import make_engine, run_write
-from dprof.repo.migrate import SchemaError, ensure_schema
+from dprof.repo.migrate import ensure_schema
 from dprof.repo.spool import Spool
 from dprof.repo.url import UrlLike, resolve_url, spool_path
 from dprof.stacks.model import StackProfile
@@ -95,7 +95,7 @@ class ProfileRepo:
         self._ready = False
 
     # -- opening ------------------------------------------------------------------
-    def _open(self) -> Engine:
+    def _open(self, flush: bool = True) -> Engine:
         if self._engine is not None and self._engine_pid != os.getpid():
             # A forked child must not use (or close) the parent's connections.
             self._finalizer.detach()
@@ -111,12 +111,13 @@ class ProfileRepo:
             ensure_schema(self._engine)
             self._ready = True
             self.last_error = None
-            self._flush_spool()
+            if flush:
+                self._flush_spool()
         return self._engine
 
-    def _reader(self) -> Engine:
+    def _reader(self, flush: bool = True) -> Engine:
         try:
-            return self._open()
+            return self._open(flush)
         except Exception as exc:
             self.last_error = exc
             raise StorageError(f"cannot open the profile database {_safe_url(self.url)}: "
@@ -136,7 +137,7 @@ class ProfileRepo:
     def flush_spool(self) -> int:
         """Move spooled profiles into the database now; returns how many were moved.
         Raises StorageError when the database cannot be opened."""
-        self._reader()   # opening flushes already
+        self._reader(flush=False)
         return self._flush_spool()
 
     # -- writing ------------------------------------------------------------------
@@ -162,14 +163,16 @@ class ProfileRepo:
             raise ValueError("the same profile id occurs more than once in one add_many call")
         try:
             engine = self._open()
+        except Exception as exc:   # bad URL, missing driver, server down, schema: spool
+            self._give_up(batch, exc)
+            return len(batch)
+        try:
             run_write(engine, lambda conn: _insert(conn, batch), self.timeout)
         except IntegrityError:
             raise ValueError(f"a profile with one of these ids is already stored: "
                              f"{ids[:5]}{'...' if len(ids) > 5 else ''}") from None
-        except (SQLAlchemyError, OSError, SchemaError, ImportError) as exc:
-            self._ready = False   # open again (and flush) on the next call
-            self.last_error = exc
-            self._spool_or_warn(batch, exc)
+        except (SQLAlchemyError, OSError) as exc:   # locked too long, read-only, gone
+            self._give_up(batch, exc)
             return len(batch)
         if self.spool.pending():
             self._flush_spool()
@@ -192,6 +195,11 @@ class ProfileRepo:
 
         run_write(engine, work, self.timeout)
 
+    def _give_up(self, batch: List[Profile], exc: BaseException) -> None:
+        self._ready = False   # open again (and flush the spool) on the next call
+        self.last_error = exc
+        self._spool_or_warn(batch, exc)
+
     def _spool_or_warn(self, batch: List[Profile], exc: BaseException) -> None:
         what = f"profile {batch[0].id}" if len(batch) == 1 else f"{len(batch)} profiles"
         try:
@@ -200,11 +208,11 @@ class ProfileRepo:
             warnings.warn(StorageWarning(
                 f"could not store {what} in {_safe_url(self.url)} ({_short(exc)}) nor "
                 f"write it to the spool {self.spool.path} ({spool_exc}); it is lost"),
-                stacklevel=4)
+                stacklevel=5)
             return
         warnings.warn(StorageWarning(
             f"could not store {what} in {_safe_url(self.url)} ({_short(exc)}); kept in "
-            f"the spool {self.spool.path} until the database can be written"), stacklevel=4)
+            f"the spool {self.spool.path} until the database can be written"), stacklevel=5)
 
     # -- removing -----------------------------------------------------------------
     def remove(self, id: str) -> bool:

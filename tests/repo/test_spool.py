@@ -190,3 +190,15 @@ def test_flush_is_idempotent_when_part_was_already_stored(tmp_path, spool_dir, m
     repo.spool.append([a, b])      # as if a flush had stopped after storing a
     assert repo.flush_spool() == 2
     assert repo.count() == 2 and repo.get(b.id) == b
+
+
+def test_flush_spool_counts_what_it_moved_when_the_repo_was_not_open(tmp_path, spool_dir,
+                                                                      make_profile):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    repo = ProfileRepo(blocker / "x.db", spool_dir=spool_dir)
+    with pytest.warns(StorageWarning):
+        repo.add_many([make_profile(1), make_profile(2)])
+    blocker.unlink()
+    assert repo.flush_spool() == 2
+    assert repo.count() == 2
