@@ -21,36 +21,25 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from dprof.profile import COUNT_METRICS, FLOAT_METRICS
-
-CATEGORY_COLUMNS = ("process_name", "env", "stage", "status")
-TIME_COLUMNS = ("task_start_time", "task_end_time")
-FLOAT_COLUMNS = FLOAT_METRICS
-INT_COLUMNS = COUNT_METRICS + ("pid",)
-TEXT_COLUMNS = ("id", "exception_type", "exception_message", "host", "python_version")
-JSON_COLUMNS = ("parameters", "tags", "missing", "sources")
+from dprof.repo.columns import (CATEGORY_COLUMNS, FLOAT_COLUMNS, FRAME_COLUMNS, INT_COLUMNS,
+                                 TIME_COLUMNS)
 
 # pandas' default dtype for text: "str" from pandas 3 on (missing values are NaN),
 # object before. Set explicitly so an all-None column gets it too.
 _TEXT_DTYPE = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
 
-#: Columns of every profiles DataFrame, in order.
-FRAME_COLUMNS = (("id",) + CATEGORY_COLUMNS + TIME_COLUMNS + FLOAT_COLUMNS + COUNT_METRICS
-                 + ("exception_type", "exception_message", "host", "pid", "python_version")
-                 + JSON_COLUMNS)
-
-
-def db_column(frame_column: str) -> str:
-    """The ``profiles`` table column a frame column is read from."""
-    return frame_column + "_us" if frame_column in TIME_COLUMNS else frame_column
-
 
 def _int_column(values: Sequence) -> pd.api.extensions.ExtensionArray:
-    if None not in values:
-        return pd.array(np.asarray(values, dtype=np.int64), dtype="Int64")
-    mask = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
-    data = np.fromiter((0 if v is None else v for v in values), dtype=np.int64,
-                       count=len(values))
+    # Fast path through float64 (None becomes NaN in C): exact while every value is
+    # below 2**53 in magnitude, which is checked; otherwise the exact slow path.
+    as_float = np.array(values, dtype=np.float64)
+    mask = np.isnan(as_float)
+    present = as_float[~mask]
+    if present.size == 0 or np.abs(present).max() < 2.0**53:
+        data = np.where(mask, 0.0, as_float).astype(np.int64)
+    else:
+        data = np.fromiter((0 if v is None else v for v in values), dtype=np.int64,
+                           count=len(values))
     return pd.arrays.IntegerArray(data, mask)
 
 
@@ -58,11 +47,19 @@ def _time_column(values: Sequence) -> pd.Series:
     return pd.to_datetime(np.asarray(values, dtype=np.int64), unit="us", utc=True)
 
 
-def profiles_frame(rows: List[Tuple], columns: Sequence[str] = FRAME_COLUMNS) -> pd.DataFrame:
-    """A DataFrame from driver rows whose values are in ``columns`` order."""
+def profiles_frame(rows: List[Tuple], columns: Sequence[str] = FRAME_COLUMNS,
+                   sort_by_start: bool = False) -> pd.DataFrame:
+    """A DataFrame from driver rows whose values are in ``columns`` order; with
+    ``sort_by_start``, put in ``task_start_time`` order (stable: ties keep the order
+    the database returned them in)."""
     n = len(rows)
     data: Dict[str, object] = {}
     cols = list(zip(*rows)) if n else [()] * len(columns)
+    if sort_by_start and n > 1:
+        start = np.asarray(cols[list(columns).index("task_start_time")], dtype=np.int64)
+        if (np.diff(start) < 0).any():
+            order = np.argsort(start, kind="stable").tolist()
+            cols = list(zip(*[rows[i] for i in order]))
     for name, values in zip(columns, cols):
         if name in CATEGORY_COLUMNS:
             data[name] = pd.Categorical(values)

@@ -13,22 +13,24 @@ from __future__ import annotations
 import os
 import re
 import warnings
+import weakref
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence, Union
 
-import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from dprof.profile import Profile, datetime_to_us
-from dprof.repo import codec, frames, schema
+from dprof.repo import codec, columns, schema
 from dprof.repo.engine import make_engine, run_write
-from dprof.repo.migrate import SchemaError, ensure_schema
+from dprof.repo.migrate import ensure_schema
 from dprof.repo.spool import Spool
 from dprof.repo.url import UrlLike, resolve_url, spool_path
 from dprof.stacks.model import StackProfile
+
+if TYPE_CHECKING:   # pandas is imported only by the methods that return DataFrames
+    import pandas as pd
 
 StrFilter = Union[str, Iterable[str], None]
 
@@ -69,6 +71,7 @@ class ProfileRepo:
         self.last_error: Optional[BaseException] = None
         self._engine: Optional[Engine] = None
         self._engine_pid = os.getpid()
+        self._finalizer: Optional[weakref.finalize] = None
         self._ready = False
         try:
             self._open()
@@ -86,31 +89,35 @@ class ProfileRepo:
 
     def close(self) -> None:
         """Close the database connections (the repo opens them again when used)."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        if self._finalizer is not None:
+            self._finalizer()          # disposes the engine, once
+        self._engine = self._finalizer = None
         self._ready = False
 
     # -- opening ------------------------------------------------------------------
-    def _open(self) -> Engine:
+    def _open(self, flush: bool = True) -> Engine:
         if self._engine is not None and self._engine_pid != os.getpid():
-            # A forked child must not use the parent's connections.
+            # A forked child must not use (or close) the parent's connections.
+            self._finalizer.detach()
             self._engine.dispose(close=False)
-            self._engine = None
+            self._engine = self._finalizer = None
             self._ready = False
         if self._engine is None:
             self._engine = make_engine(self.url, self.timeout)
             self._engine_pid = os.getpid()
+            # Close pooled connections when the repo is dropped without close().
+            self._finalizer = weakref.finalize(self, self._engine.dispose)
         if not self._ready:
             ensure_schema(self._engine)
             self._ready = True
             self.last_error = None
-            self._flush_spool()
+            if flush:
+                self._flush_spool()
         return self._engine
 
-    def _reader(self) -> Engine:
+    def _reader(self, flush: bool = True) -> Engine:
         try:
-            return self._open()
+            return self._open(flush)
         except Exception as exc:
             self.last_error = exc
             raise StorageError(f"cannot open the profile database {_safe_url(self.url)}: "
@@ -130,7 +137,7 @@ class ProfileRepo:
     def flush_spool(self) -> int:
         """Move spooled profiles into the database now; returns how many were moved.
         Raises StorageError when the database cannot be opened."""
-        self._reader()   # opening flushes already
+        self._reader(flush=False)
         return self._flush_spool()
 
     # -- writing ------------------------------------------------------------------
@@ -156,14 +163,16 @@ class ProfileRepo:
             raise ValueError("the same profile id occurs more than once in one add_many call")
         try:
             engine = self._open()
+        except Exception as exc:   # bad URL, missing driver, server down, schema: spool
+            self._give_up(batch, exc)
+            return len(batch)
+        try:
             run_write(engine, lambda conn: _insert(conn, batch), self.timeout)
         except IntegrityError:
             raise ValueError(f"a profile with one of these ids is already stored: "
                              f"{ids[:5]}{'...' if len(ids) > 5 else ''}") from None
-        except (SQLAlchemyError, OSError, SchemaError, ImportError) as exc:
-            self._ready = False   # open again (and flush) on the next call
-            self.last_error = exc
-            self._spool_or_warn(batch, exc)
+        except (SQLAlchemyError, OSError) as exc:   # locked too long, read-only, gone
+            self._give_up(batch, exc)
             return len(batch)
         if self.spool.pending():
             self._flush_spool()
@@ -186,6 +195,11 @@ class ProfileRepo:
 
         run_write(engine, work, self.timeout)
 
+    def _give_up(self, batch: List[Profile], exc: BaseException) -> None:
+        self._ready = False   # open again (and flush the spool) on the next call
+        self.last_error = exc
+        self._spool_or_warn(batch, exc)
+
     def _spool_or_warn(self, batch: List[Profile], exc: BaseException) -> None:
         what = f"profile {batch[0].id}" if len(batch) == 1 else f"{len(batch)} profiles"
         try:
@@ -194,11 +208,11 @@ class ProfileRepo:
             warnings.warn(StorageWarning(
                 f"could not store {what} in {_safe_url(self.url)} ({_short(exc)}) nor "
                 f"write it to the spool {self.spool.path} ({spool_exc}); it is lost"),
-                stacklevel=4)
+                stacklevel=5)
             return
         warnings.warn(StorageWarning(
             f"could not store {what} in {_safe_url(self.url)} ({_short(exc)}); kept in "
-            f"the spool {self.spool.path} until the database can be written"), stacklevel=4)
+            f"the spool {self.spool.path} until the database can be written"), stacklevel=5)
 
     # -- removing -----------------------------------------------------------------
     def remove(self, id: str) -> bool:
@@ -248,6 +262,8 @@ class ProfileRepo:
     def resources(self, id: str) -> pd.DataFrame:
         """The resource time series of one profile, one float64 column per measured
         quantity (empty when it has none). KeyError when no such profile."""
+        import pandas as pd
+
         with self._reader().connect() as conn:
             self._require(conn, id)
             row = _child_row(conn, schema.profile_resources, id)
@@ -274,7 +290,8 @@ class ProfileRepo:
             return conn.execute(sa.select(sa.func.count()).select_from(schema.profiles)).scalar_one()
 
     def get_all(self) -> pd.DataFrame:
-        """Every profile, one row each, oldest first (dtypes: see ``dprof.repo.frames``)."""
+        """Every profile, one row each, oldest first (by ``task_start_time``; equal start
+        times in storage order). Dtypes: see ``dprof.repo.frames``."""
         return self.query()
 
     def get_by_process(self, name: str) -> pd.DataFrame:
@@ -288,8 +305,10 @@ class ProfileRepo:
         ``process``/``stage``/``env``/``status``: a value or a list of values.
         ``since`` (inclusive) / ``until`` (exclusive): bounds on ``task_start_time``
         (timezone-aware datetimes). ``limit``: keep only the most recent ``limit``."""
+        from dprof.repo import frames
+
         t = schema.profiles
-        cols = [t.c[frames.db_column(name)] for name in frames.FRAME_COLUMNS]
+        cols = [t.c[columns.db_column(name)] for name in columns.FRAME_COLUMNS]
         stmt = sa.select(*cols)
         for column, value, label in ((t.c.process_name, process, "process"),
                                      (t.c.stage, stage, "stage"), (t.c.env, env, "env"),
@@ -305,24 +324,29 @@ class ProfileRepo:
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
                 raise ValueError(f"query(limit=...) must be a non-negative int, got {limit!r}")
             stmt = stmt.order_by(t.c.task_start_time_us.desc(), t.c.id.desc()).limit(limit)
-        else:
-            stmt = stmt.order_by(t.c.task_start_time_us, t.c.id)
+        # Without a limit the rows are put in time order by profiles_frame, which is
+        # cheaper than ORDER BY (that walks the index and fetches rows out of order).
         with self._reader().connect() as conn:
-            rows = conn.execute(stmt).fetchall()
+            rows = _fetch_all(conn, stmt)
         if limit is not None:
             rows.reverse()
-        return frames.profiles_frame(rows)
+        return frames.profiles_frame(rows, sort_by_start=limit is None)
 
     def stats(self) -> pd.DataFrame:
         """Per process: runs, failures, runtime mean and 95th percentile (seconds),
         largest peak memory (MiB), total bytes read and written, first and last start.
         One row per process_name, sorted by name."""
+        import numpy as np
+        import pandas as pd
+
+        from dprof.repo import frames
+
         t = schema.profiles
         stmt = sa.select(t.c.process_name, t.c.status, t.c.runtime_seconds,
                          t.c.memory_usage_peak_mb, t.c.file_read_bytes, t.c.file_write_bytes,
                          t.c.task_start_time_us)
         with self._reader().connect() as conn:
-            rows = conn.execute(stmt).fetchall()
+            rows = _fetch_all(conn, stmt)
         df = frames.profiles_frame(rows, ("process_name", "status", "runtime_seconds",
                                           "memory_usage_peak_mb", "file_read_bytes",
                                           "file_write_bytes", "task_start_time"))
@@ -355,6 +379,18 @@ def _insert(conn: Connection, batch: Sequence[Profile]) -> None:
     stk = [r for r in (codec.stacks_row(p) for p in batch) if r is not None]
     if stk:
         conn.execute(schema.profile_stacks.insert(), stk)
+
+
+def _fetch_all(conn: Connection, stmt) -> list:
+    """All rows of ``stmt`` as the driver's tuples. The columns read this way have no
+    SQLAlchemy result processing on either backend (ints, floats and text come back as
+    Python values), so rows are taken from the DBAPI cursor directly: building a Row
+    object per row costs more than a tenth of a 100k-profile load."""
+    result = conn.execute(stmt)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 def _child_row(conn: Connection, table: sa.Table, id: str):
