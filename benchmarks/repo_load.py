@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from dprof.profile import Profile
+from dprof.record import Profile
 from dprof.repo import ProfileRepo
 
 

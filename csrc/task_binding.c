@@ -7,7 +7,7 @@ PyDoc_STRVAR(task_reading_doc,
 "\n"
 "Point readings for a task profile, in this order:\n"
 "(monotonic, wall, process_user, process_system, children_user, children_system,\n"
-" thread_user, thread_system, max_rss_bytes,\n"
+" thread_user, thread_system, max_rss_bytes, rss_bytes,\n"
 " process_rchar, process_wchar, process_read_bytes, process_write_bytes,\n"
 " thread_rchar, thread_wchar, thread_read_bytes, thread_write_bytes,\n"
 " net_sent, net_received, missing_bits).\n"
@@ -23,10 +23,10 @@ task_reading(PyObject *module, PyObject *Py_UNUSED(ignored))
      * releasing the GIL for. */
     dprof_task_reading_take(&r);
     return Py_BuildValue(
-        "(dddddddd" "L" "LLLL" "LLLL" "LL" "I)",
+        "(dddddddd" "LL" "LLLL" "LLLL" "LL" "I)",
         r.monotonic, r.wall, r.process_user, r.process_system,
         r.children_user, r.children_system, r.thread_user, r.thread_system,
-        (long long)r.max_rss_bytes,
+        (long long)r.max_rss_bytes, (long long)r.rss_bytes,
         (long long)r.process_io[0], (long long)r.process_io[1],
         (long long)r.process_io[2], (long long)r.process_io[3],
         (long long)r.thread_io[0], (long long)r.thread_io[1],

@@ -7,6 +7,13 @@
  * (/proc/thread-self/io) is kept open per thread in a pthread key whose destructor
  * closes it when the thread exits, so no descriptor outlives its thread.
  *
+ * ru_maxrss is max(the mm's high-water mark, signal->maxrss). A reset through
+ * /proc/self/clear_refs lowers the first, but the kernel copies the old image's
+ * mark into signal->maxrss at exec(), and that copy is never lowered.
+ * So ru_maxrss is only the task's peak when, right after the reset, it equals
+ * the current RSS; the caller compares it with rss_bytes and otherwise reads
+ * VmHWM from /proc/self/status (the mm's own mark).
+ *
  * The cached descriptors are C data shared by all threads; a race between two
  * threads reopening them at once can at worst leak one descriptor after a fork,
  * so they are guarded by a small mutex only on the reopen path.
@@ -16,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -30,6 +38,7 @@ typedef struct {
 
 static kept_file process_io_file = {"/proc/self/io", -1, 0};
 static kept_file net_dev_file = {"/proc/self/net/dev", -1, 0};
+static kept_file statm_file = {"/proc/self/statm", -1, 0};
 static pthread_mutex_t reopen_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* per-thread kept /proc/thread-self/io: malloc'ed, freed by the key destructor */
@@ -251,6 +260,13 @@ dprof_task_reading_take(dprof_task_reading *out)
         out->missing |= DPROF_TR_MISSING_THREAD_CPU;
     }
 
+    out->rss_bytes = -1;
+    if (kept_read(&statm_file, buf, sizeof(buf)) > 0) {
+        long long size = 0, resident = 0;
+        if (sscanf(buf, "%lld %lld", &size, &resident) == 2) {
+            out->rss_bytes = (int64_t)resident * (int64_t)sysconf(_SC_PAGESIZE);
+        }
+    }
     if (kept_read(&process_io_file, buf, sizeof(buf)) < 0 || parse_io(buf, out->process_io) < 0) {
         out->missing |= DPROF_TR_MISSING_PROCESS_IO;
     }

@@ -19,7 +19,8 @@ typedef struct {
     double process_user, process_system;     /* getrusage(RUSAGE_SELF) */
     double children_user, children_system;   /* getrusage(RUSAGE_CHILDREN): reaped children */
     double thread_user, thread_system;       /* getrusage(RUSAGE_THREAD) */
-    int64_t max_rss_bytes;                   /* getrusage(RUSAGE_SELF).ru_maxrss (follows VmHWM resets) */
+    int64_t max_rss_bytes;                   /* getrusage(RUSAGE_SELF).ru_maxrss (see task_readings.c) */
+    int64_t rss_bytes;                       /* /proc/self/statm resident, -1 if unreadable */
     /* /proc/self/io and /proc/thread-self/io: rchar, wchar, read_bytes, write_bytes */
     int64_t process_io[4];
     int64_t thread_io[4];

@@ -12,11 +12,12 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "ResourceProfiler": "dprof.resources",
     "ResourceSeries": "dprof.resources",
-    "Profile": "dprof.profile",
+    "Profile": "dprof.record",
     "ProfileRepo": "dprof.repo",
     "profiler": "dprof.session",
     "profile": "dprof.session",
     "StackProfile": "dprof.stacks",
+    "StackSampler": "dprof.stacks",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -120,7 +120,7 @@ class _Source:
 
 
 def _from_file(path: str):
-    from dprof.profile import Profile
+    from dprof.record import Profile
     from dprof.stacks.model import StackProfile
     try:
         with open(path, encoding="utf-8") as fh:

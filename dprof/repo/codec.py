@@ -8,7 +8,7 @@ from typing import Any, Dict, Mapping, Optional
 
 import numpy as np
 
-from dprof.profile import METRICS, Profile, datetime_to_us, us_to_datetime
+from dprof.record import METRICS, Profile, datetime_to_us, us_to_datetime
 from dprof.stacks.model import StackProfile
 
 RESOURCE_ENCODING = "f64le-zlib"   # float64 columns, little-endian, end to end, zlib

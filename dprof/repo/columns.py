@@ -4,7 +4,7 @@ Kept apart from ``frames.py`` so that writing profiles never imports pandas.
 """
 from __future__ import annotations
 
-from dprof.profile import COUNT_METRICS, FLOAT_METRICS
+from dprof.record import COUNT_METRICS, FLOAT_METRICS
 
 CATEGORY_COLUMNS = ("process_name", "env", "stage", "status")
 TIME_COLUMNS = ("task_start_time", "task_end_time")

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from dprof.profile import Profile, datetime_to_us
+from dprof.record import Profile, datetime_to_us
 from dprof.repo import codec, columns, schema
 from dprof.repo.engine import make_engine, run_write
 from dprof.repo.migrate import ensure_schema

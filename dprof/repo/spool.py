@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, List, Sequence
 
-from dprof.profile import Profile
+from dprof.record import Profile
 
 
 class Spool:

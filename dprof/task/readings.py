@@ -38,6 +38,7 @@ class Reading:
     thread_cpu_user: Optional[float]
     thread_cpu_system: Optional[float]
     max_rss_bytes: int
+    rss_bytes: Optional[int]
     process_io: Optional[Dict[str, int]]   # rchar, wchar, read_bytes, write_bytes
     thread_io: Optional[Dict[str, int]]
     net_sent: Optional[int]
@@ -51,7 +52,7 @@ def take() -> Reading:
     """Take every point reading now."""
     r = _native.task_reading()
     allocations, allocated_bytes = _native.alloc_counts()
-    bits = r[19]
+    bits = r[20]
     missing = {name: reason for bit, name, reason in _MISSING_BITS if bits & bit}
     keys = ("rchar", "wchar", "read_bytes", "write_bytes")
     return Reading(
@@ -61,10 +62,11 @@ def take() -> Reading:
         thread_cpu_user=None if bits & 8 else r[6],
         thread_cpu_system=None if bits & 8 else r[7],
         max_rss_bytes=r[8],
-        process_io=None if bits & 1 else dict(zip(keys, r[9:13])),
-        thread_io=None if bits & 2 else dict(zip(keys, r[13:17])),
-        net_sent=None if bits & 4 else r[17],
-        net_received=None if bits & 4 else r[18],
+        rss_bytes=None if r[9] < 0 else r[9],
+        process_io=None if bits & 1 else dict(zip(keys, r[10:14])),
+        thread_io=None if bits & 2 else dict(zip(keys, r[14:18])),
+        net_sent=None if bits & 4 else r[18],
+        net_received=None if bits & 4 else r[19],
         allocations=allocations, allocated_bytes=allocated_bytes,
         missing=missing,
     )
@@ -77,6 +79,26 @@ def max_rss_bytes() -> int:
     """The process's RSS high-water mark now (ru_maxrss, which follows resets)."""
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+_status = {"fd": None, "pid": -1}
+
+
+def vmhwm_bytes() -> Optional[int]:
+    """The mm's own RSS high-water mark (VmHWM in /proc/self/status), or None."""
+    pid = os.getpid()
+    try:
+        if _status["fd"] is None or _status["pid"] != pid:
+            _status["fd"] = os.open("/proc/self/status", os.O_RDONLY | os.O_CLOEXEC)
+            _status["pid"] = pid
+        data = os.pread(_status["fd"], 8192, 0)
+    except OSError:
+        _status["fd"] = None
+        return None
+    start = data.find(b"VmHWM:")
+    if start < 0:
+        return None
+    return int(data[start + 6:data.index(b"\n", start)].split()[0]) * 1024
 
 
 def children_max_rss_bytes() -> int:

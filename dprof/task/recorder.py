@@ -20,6 +20,10 @@ from dprof import _native
 from dprof.task import readings, scope
 
 
+# RSS may grow between the high-water reset and the start reading that checks it
+_RSS_SLACK = 1 << 20
+
+
 class ProfilerWarning(RuntimeWarning):
     """Something inside dprof failed; the task ran on and the profile says what."""
 
@@ -99,8 +103,9 @@ class TaskRecorder:
     def _start_measuring(self) -> None:
         reset_reason = []
 
-        def reset_peak():
-            before = readings.max_rss_bytes()
+        def reset_peak(need_mark):
+            # VmHWM, not ru_maxrss: the latter may hold a mark latched at exec()
+            before = readings.vmhwm_bytes() if need_mark else None
             reason = readings.reset_peak_rss()
             if reason is not None:
                 reset_reason.append(reason)
@@ -136,7 +141,7 @@ class TaskRecorder:
 
     def stop(self, exc: Optional[BaseException] = None):
         """End the measurement and build the Profile (never raises)."""
-        from dprof.profile import Profile
+        from dprof.record import Profile
         if self._failed_start is not None or self._start is None:
             self._release_all()
             return self._minimal_profile(Profile, exc, f"dprof could not start measuring: "
@@ -177,7 +182,7 @@ class TaskRecorder:
 
     def _minimal_profile(self, Profile, exc, reason: str):
         """A record with identity, outcome and runtime, every metric missing."""
-        from dprof.profile import METRICS
+        from dprof.record import METRICS
         now = datetime.now(timezone.utc)
         start = self._start
         start_time = datetime.fromtimestamp(start.wall, timezone.utc) if start else now
@@ -205,7 +210,7 @@ class TaskRecorder:
         the allocation count is the task thread's own and cannot be read from another
         thread, so an interim snapshot reports it missing.
         """
-        from dprof.profile import Profile
+        from dprof.record import Profile
         with self._snapshot_lock:
             if self._start is None or self._failed_start is not None or self._scope is None:
                 return None
@@ -352,8 +357,19 @@ class TaskRecorder:
             sources["memory_usage_peak_mb"] = "children ru_maxrss and sampled tree RSS"
         elif sources.get("memory_usage_peak_mb") == "vmhwm_reset":
             # the high-water mark since the last reset, and those handed over by
-            # resets that nested or concurrent profiles made meanwhile
-            peak_bytes = max(end.max_rss_bytes, entry.peak_seen)
+            # resets that nested or concurrent profiles made meanwhile. ru_maxrss
+            # is that mark unless exec() from a bigger image latched a higher one
+            # into signal->maxrss (it then exceeded the RSS right after the reset):
+            # read VmHWM then.
+            latched = (start.rss_bytes is None
+                       or start.max_rss_bytes > start.rss_bytes + _RSS_SLACK)
+            mark = readings.vmhwm_bytes() if latched else end.max_rss_bytes
+            if mark is None:
+                mark = end.max_rss_bytes if not latched else None
+            if mark is not None:
+                peak_bytes = max(mark, entry.peak_seen)
+            else:
+                sources["memory_usage_peak_mb"] = "sampled"
         if series is not None and "rss_bytes" in series:
             import numpy as np
             rss = series["rss_bytes"]

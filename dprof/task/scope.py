@@ -47,16 +47,17 @@ _active: Dict[int, ScopeEntry] = {}   # id(entry) -> entry
 def enter(reset_peak=None) -> ScopeEntry:
     """Register a starting profile and mark every overlap it creates.
 
-    ``reset_peak``, if given, is called under the registry lock to reset the
-    process's RSS high-water mark; it must return the mark just before the reset
-    (or None). That mark is handed to every profile already active, so a nested or
-    concurrent profile's reset never hides an outer profile's peak.
+    ``reset_peak``, if given, is called under the registry lock as
+    ``reset_peak(need_mark)`` to reset the process's RSS high-water mark; when
+    ``need_mark`` (some profile is active) it must return the mark just before the
+    reset (or None). That mark is handed to every profile already active, so a
+    nested or concurrent profile's reset never hides an outer profile's peak.
     """
     parent = _current.get()
     entry = ScopeEntry(threading.get_ident(), parent)
     with _lock:
         if reset_peak is not None:
-            before = reset_peak()
+            before = reset_peak(bool(_active))
             if before is not None:
                 for other in _active.values():
                     if before > other.peak_seen:

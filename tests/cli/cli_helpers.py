@@ -95,7 +95,7 @@ KNOWN = {
 
 
 def known_profiles():
-    from dprof.profile import Profile
+    from dprof.record import Profile
     out = []
     for pid, (process, stage, env, status, ago, runtime, peak) in KNOWN.items():
         start = NOW - ago

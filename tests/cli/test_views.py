@@ -39,7 +39,7 @@ def stack_profile(app, parse_seconds):
 
 
 def profile_with(pid, stacks):
-    from dprof.profile import Profile
+    from dprof.record import Profile
     start = datetime.now(timezone.utc) - timedelta(minutes=1)
     return Profile(id=pid, process_name="etl", task_start_time=start,
                    task_end_time=start + timedelta(seconds=3), stacks=stacks)

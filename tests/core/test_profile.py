@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from dprof.profile import (METRICS, NOT_MEASURED, Profile, datetime_to_us,
+from dprof.record import (METRICS, NOT_MEASURED, Profile, datetime_to_us,
                            us_to_datetime)
 from dprof.stacks import Frame, StackProfile
 
@@ -58,7 +58,7 @@ def test_times_are_normalised_to_utc_and_naive_is_refused():
     (dict(memory_usage_peak_mb="12"), TypeError, "memory_usage_peak_mb must be a number"),
     (dict(file_write_bytes=5, missing={"file_write_bytes": "no io"}), ValueError,
      "a missing metric must be None"),
-    (dict(missing={"colour": "n/a"}), ValueError, "not a metric"),
+    (dict(missing={"colour": "n/a"}), ValueError, "neither a metric nor an attachment"),
     (dict(exception_type="ValueError"), ValueError, "status is 'ok'"),
     (dict(process_name=""), ValueError, "process_name must not be empty"),
     (dict(process_name="x" * 256), ValueError, "process_name is 256 characters"),

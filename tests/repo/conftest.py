@@ -131,7 +131,7 @@ def build_profile(i: int = 0, *, process: str = "task", with_attachments: bool =
 
     import numpy as np
 
-    from dprof.profile import Profile
+    from dprof.record import Profile
     from dprof.stacks import Frame, StackProfile
 
     start = start or datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc) + timedelta(seconds=i)

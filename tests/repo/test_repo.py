@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dprof.profile import Profile
+from dprof.record import Profile
 from dprof.repo import FRAME_COLUMNS, ProfileRepo
 from dprof.stacks import StackProfile
 

@@ -75,7 +75,7 @@ def test_lock_held_too_long_spools_then_next_add_flushes(tmp_path, spool_dir, ma
 
 def _add_as_unprivileged(db_path, spool_dir, profile_dict, queue):
     """Child process: drop root (if any), then try to write to a read-only database."""
-    from dprof.profile import Profile
+    from dprof.record import Profile
 
     if os.geteuid() == 0:
         os.setgroups([])

@@ -196,7 +196,7 @@ def test_profiler_failure_is_a_warning_not_an_error(repo_url, monkeypatch):
 
 def test_measured_record_turns_a_negative_delta_into_missing():
     from datetime import datetime, timezone
-    from dprof.profile import Profile
+    from dprof.record import Profile
     now = datetime.now(timezone.utc)
     p = Profile._from_measurement(process_name="t", task_start_time=now, task_end_time=now,
                                   runtime_seconds=0.1, network_data_sent_bytes=-5)

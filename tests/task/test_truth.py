@@ -79,20 +79,25 @@ def test_allocation_count_of_known_objects(repo_url):
     assert n <= count < n * 1.2 + 1000
 
 
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def test_peak_memory_is_the_tasks_not_the_processes(repo_url):
     # a bigger allocation before the task must not show in the task's peak
     big = bytearray(300 * 2**20)
     big[::4096] = b"x" * len(big[::4096])
     del big
+    baseline = rss_mb()
     with profile("peak", store=False, resources=False) as run:
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         block = bytearray(100 * 2**20)
         block[::4096] = b"y" * len(block[::4096])
         del block
     p = run.profile
     assert p.sources["memory_usage_peak_mb"] == "vmhwm_reset"
-    assert 100 <= p.memory_usage_peak_mb < before + 100 + 30
-    assert p.memory_usage_peak_mb < 300
+    # the process's RSS at the start plus the task's 100 MB, not the earlier 300 MB
+    assert baseline + 95 <= p.memory_usage_peak_mb < baseline + 100 + 30
 
 
 def test_file_bytes_written_and_read_from_storage(repo_url, tmp_path):
@@ -151,3 +156,25 @@ def test_command_subject_counts_the_child_not_this_interpreter(repo_url):
     assert p.memory_usage_peak_mb >= 120
     assert p.memory_allocations is None and "external commands" in p.missing["memory_allocations"]
     assert p.sources["scope"] == "children"
+
+
+def test_peak_is_the_tasks_in_a_process_execed_from_a_bigger_one(tmp_path):
+    # exec() copies the old image's high-water mark into signal->maxrss, which no
+    # reset clears: ru_maxrss would report the parent's peak; VmHWM must be used.
+    import subprocess
+    import sys
+    script = tmp_path / "small_task.py"
+    script.write_text(
+        "import os\n"
+        "os.environ['DPROF_DATABASE_URL'] = 'sqlite:///' + os.environ['DB']\n"
+        "from dprof.session import profile\n"
+        "with profile('small', store=False, resources=False) as run:\n"
+        "    b = bytearray(10 * 2**20); b[::4096] = b'y' * len(b[::4096])\n"
+        "print(run.profile.memory_usage_peak_mb)\n")
+    launcher = ("import os, sys\n"
+                "big = bytearray(400 * 2**20); big[::4096] = b'x' * len(big[::4096])\n"
+                "os.execv(sys.executable, [sys.executable, sys.argv[1]])\n")
+    out = subprocess.run([sys.executable, "-c", launcher, str(script)], check=True,
+                         capture_output=True, text=True,
+                         env=dict(os.environ, DB=str(tmp_path / "p.db"))).stdout
+    assert float(out) < 150
