@@ -56,6 +56,12 @@ class ProfileRun:
         self._on_profile = on_profile
         self.profile = None
 
+    def tag(self, key: str, value: str) -> None:
+        """Add a free-form tag to the profile being recorded (before it ends)."""
+        if self.profile is not None:
+            raise RuntimeError("the profile has ended; tags can only be added while it runs")
+        self._recorder.tags[str(key)] = str(value)
+
     def __enter__(self) -> "ProfileRun":
         self._recorder.start()
         return self

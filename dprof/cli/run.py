@@ -9,6 +9,7 @@ as they would without dprof, and what was measured up to then is still stored.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import runpy
 import shlex
@@ -44,6 +45,11 @@ def add_parsers(verbs) -> None:
     p.add_argument("--stack-hz", type=_positive_float, default=100.0, metavar="HZ",
                    help="stack samples per second (default 100)")
     p.add_argument("--no-store", action="store_true", help="do not store the profile")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="also write the profile as JSON to FILE (view it with `dprof view FILE`)")
+    p.add_argument("--profile-interval", type=_positive_float, metavar="SECONDS",
+                   help="with -o: rewrite FILE every SECONDS while the program runs "
+                        "(for long-running programs)")
     p.add_argument("--quiet", "-q", action="store_true", help="do not print the summary")
     p.add_argument("target", nargs="?", help="script path (or, after --, the command)")
     p.add_argument("args", nargs="...", help="arguments passed to the program")
@@ -53,7 +59,8 @@ def add_parsers(verbs) -> None:
 # options of `dprof` itself and of `dprof run` that take a value (the only ones whose
 # next token is not the program)
 _TOP_VALUE_OPTIONS = ("--db",)
-_RUN_VALUE_OPTIONS = ("--name", "--stage", "--env", "--tag", "--interval", "--stack-hz")
+_RUN_VALUE_OPTIONS = ("--name", "--stage", "--env", "--tag", "--interval", "--stack-hz",
+                      "-o", "--output", "--profile-interval")
 
 
 def split_program(argv: List[str]):
@@ -153,10 +160,23 @@ def handle(args) -> int:
                      # stacks of this interpreter say nothing about an external command
                      stacks=kind != "command" and not args.no_stacks,
                      stack_hz=args.stack_hz)
+    if args.profile_interval is not None and not args.output:
+        raise CliError("--profile-interval needs -o FILE to write to")
+    if args.output:
+        out_dir = os.path.dirname(os.path.abspath(args.output))
+        if not os.path.isdir(out_dir):
+            raise CliError(f"cannot write {args.output}: no such directory {out_dir}")
+    writer = None
+    if args.profile_interval is not None:
+        from dprof.cli.periodic import PeriodicWriter
+        writer = PeriodicWriter(run._recorder, args.output, args.profile_interval)
     if kind == "command":
-        code = _run_command(run, [target] + argv_rest)
+        code = _run_command(run, [target] + argv_rest, writer)
     else:
-        code = _run_python(run, kind, target, argv_rest)
+        code = _run_python(run, kind, target, argv_rest, writer)
+    if args.output and run.profile is not None:
+        from dprof.cli.periodic import write_profile
+        write_profile(run.profile, args.output)
     if not args.quiet and run.profile is not None:
         _print_summary(run.profile, stored=not args.no_store)
     return code
@@ -181,7 +201,21 @@ class _Terminated(BaseException):
     """Raised in the main thread on SIGTERM so that the profile is still stored."""
 
 
-def _run_python(run, kind: str, target: str, argv_rest: List[str]) -> int:
+@contextlib.contextmanager
+def _writing(writer):
+    """Run the periodic profile writer (if any) while the program runs; it is
+    stopped before the profile ends so that it never writes after the final one."""
+    if writer is None:
+        yield
+        return
+    writer.start()
+    try:
+        yield
+    finally:
+        writer.stop()
+
+
+def _run_python(run, kind: str, target: str, argv_rest: List[str], writer=None) -> int:
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     previous = signal.getsignal(signal.SIGTERM)
 
@@ -191,7 +225,7 @@ def _run_python(run, kind: str, target: str, argv_rest: List[str]) -> int:
     signal.signal(signal.SIGTERM, on_term)
     code = 0
     try:
-        with run:
+        with run, _writing(writer):
             try:
                 if kind == "module":
                     sys.argv = [target] + argv_rest
@@ -229,7 +263,7 @@ def _exit_code(value) -> int:
     return 1
 
 
-def _run_command(run, command: List[str]) -> int:
+def _run_command(run, command: List[str], writer=None) -> int:
     # Checked before profiling so that a typo stores nothing; the child is started
     # inside the profile so that its start-up counts in the runtime as in its CPU.
     if shutil.which(command[0]) is None:
@@ -250,7 +284,7 @@ def _run_command(run, command: List[str]) -> int:
                  for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     returncode = 0
     try:
-        with run:
+        with run, _writing(writer):
             try:
                 child.append(subprocess.Popen(command))
             except OSError as exc:
@@ -265,7 +299,7 @@ def _run_command(run, command: List[str]) -> int:
                     continue
             if returncode != 0:
                 # record a failed command as a failed task without raising
-                run._recorder.tags["exit_code"] = str(returncode)
+                run.tag("exit_code", str(returncode))
                 raise CommandFailed(returncode)
     except CommandFailed:
         pass

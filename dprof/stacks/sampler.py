@@ -46,6 +46,10 @@ def _stop_all_at_exit() -> None:
                 pass
 
 
+#: Threads whose name starts with this are dprof's own and left out of profiles.
+OWN_THREAD_PREFIX = "dprof-"
+
+
 class StackSampler:
     """Samples the Python stacks of every thread of this process.
 
@@ -103,6 +107,10 @@ class StackSampler:
         profile = from_table(table, StackProfile())
         names = dict(self._names)
         names.update(stats.pop("thread_names"))     # names seen by the sampler win
+        # dprof's own helper threads (all named "dprof-...") are not the program
+        own = {tid for tid, name in names.items() if name.startswith(OWN_THREAD_PREFIX)}
+        if own:
+            profile.rows = [r for r in profile.rows if r.thread_id not in own]
         seen = {r.thread_id for r in profile.rows}
         profile.thread_names = {tid: names.get(tid, f"thread {tid}") for tid in seen}
         duration = stats["duration_seconds"]
@@ -116,6 +124,7 @@ class StackSampler:
         meta["overhead_budget"] = self.overhead_budget
         meta["jitter"] = self.jitter
         meta["started_at"] = self._started_at
+        meta["excluded_own_threads"] = sorted(names[t] for t in own)
         profile.meta = meta
         return profile
 

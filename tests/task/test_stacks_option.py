@@ -38,3 +38,25 @@ def test_without_stacks_the_profile_has_none(repo_url):
     with profile("plain", store=False) as run:
         spin(1000)
     assert run.profile.stacks is None
+
+
+def test_dprofs_own_threads_are_left_out_of_the_stack_profile():
+    import threading
+    import time
+    from dprof.stacks import StackSampler
+    stop = threading.Event()
+    helper = threading.Thread(target=stop.wait, name="dprof-test-helper")
+    user = threading.Thread(target=stop.wait, name="user-worker")
+    helper.start()
+    user.start()
+    try:
+        with StackSampler(hz=200) as sampler:
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        helper.join()
+        user.join()
+    names = set(sampler.profile.thread_names.values())
+    assert "user-worker" in names
+    assert "dprof-test-helper" not in names
+    assert "dprof-test-helper" in sampler.profile.meta["excluded_own_threads"]
