@@ -405,13 +405,19 @@ def _check_str_dict(name: str, value: Any) -> Dict[str, str]:
     return dict(value)
 
 
-def _utc(name: str, value: Any) -> datetime:
+def aware_utc(value: Any, what: str) -> datetime:
+    """``value`` as a UTC datetime; it must be a timezone-aware datetime. ``what``
+    names it in the error (e.g. "Profile.task_start_time")."""
     if not isinstance(value, datetime):
-        raise TypeError(f"Profile.{name} must be a datetime, got {type(value).__name__}")
+        raise TypeError(f"{what} must be a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"Profile.{name} must be timezone-aware (e.g. "
+        raise ValueError(f"{what} must be timezone-aware (e.g. "
                          f"datetime.now(timezone.utc)), got naive {value.isoformat()}")
     return value.astimezone(timezone.utc)
+
+
+def _utc(name: str, value: Any) -> datetime:
+    return aware_utc(value, f"Profile.{name}")
 
 
 def _parse_time(name: str, text: str) -> datetime:

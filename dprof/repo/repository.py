@@ -15,13 +15,13 @@ import re
 import warnings
 import weakref
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence, Union
+from typing import Iterable, List, Optional, Sequence, TYPE_CHECKING, Union
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from dprof.record import Profile, datetime_to_us
+from dprof.record import aware_utc, Profile, datetime_to_us
 from dprof.repo import codec, columns, schema
 from dprof.repo.engine import make_engine, run_write
 from dprof.repo.migrate import ensure_schema
@@ -298,8 +298,8 @@ class ProfileRepo:
         return self.query(process=name)
 
     def query(self, process: StrFilter = None, stage: StrFilter = None, env: StrFilter = None,
-              status: StrFilter = None, since: Optional[datetime] = None,
-              until: Optional[datetime] = None, limit: Optional[int] = None) -> pd.DataFrame:
+              status: StrFilter = None, since: Union[datetime, str, None] = None,
+              until: Union[datetime, str, None] = None, limit: Optional[int] = None) -> pd.DataFrame:
         """Profiles matching every given filter, oldest first.
 
         ``process``/``stage``/``env``/``status``: a value or a list of values.
@@ -407,13 +407,18 @@ def _as_values(label: str, value: StrFilter) -> Optional[List[str]]:
     return values
 
 
-def _us(label: str, value: datetime) -> int:
-    if not isinstance(value, datetime):
-        raise TypeError(f"query({label}=...) needs a datetime, got {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"query({label}=...) needs a timezone-aware datetime, got naive "
-                         f"{value.isoformat()}")
-    return datetime_to_us(value.astimezone(timezone.utc))
+def _us(label: str, value) -> int:
+    """since/until as microseconds: a timezone-aware datetime, or an ISO 8601 string
+    (a string without a zone is read as UTC)."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"query({label}=...) got {value!r}, which is not an ISO 8601 "
+                             f"date or time (e.g. '2026-11-01' or '2026-11-01T08:00+01:00')") \
+                from None
+        value = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return datetime_to_us(aware_utc(value, f"query({label}=...)"))
 
 
 def _safe_url(url: str) -> str:

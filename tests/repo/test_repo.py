@@ -193,3 +193,19 @@ def test_profile_from_spool_dict_equals_stored(db_url, spool_dir, make_profile):
     q = Profile.from_dict(json.loads(json.dumps(p.to_dict(), allow_nan=False)))
     repo.add(q)
     assert repo.get(p.id) == p
+
+
+def test_query_accepts_iso_strings_for_since_and_until(tmp_path):
+    from datetime import datetime, timedelta, timezone
+    from dprof.repo import ProfileRepo
+    from dprof.record import Profile
+    repo = ProfileRepo(f"sqlite:///{tmp_path / 'p.db'}")
+    t0 = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
+    for day in range(3):
+        start = t0 + timedelta(days=day)
+        repo.add(Profile(process_name="p", task_start_time=start,
+                         task_end_time=start + timedelta(seconds=1)))
+    assert len(repo.query(since="2026-11-02")) == 2
+    assert len(repo.query(since="2026-11-02", until="2026-11-02T23:00")) == 1
+    with pytest.raises(ValueError, match="not an ISO 8601"):
+        repo.query(since="last tuesday")
