@@ -27,6 +27,8 @@
 #include <frameobject.h>
 #include "compat.h"
 #include "stack_sampler.h"
+
+#include <sys/syscall.h>
 #include "stacks.h"
 
 #include <errno.h>
@@ -36,6 +38,10 @@
 #include <time.h>
 
 #define DPROF_MAX_DEPTH 1024
+
+/* The least CPU time a thread must gain while the sampler waits for the GIL to
+ * count as running at the sample (see sample_thread: more when the wait was long). */
+#define RAN_THRESHOLD_NS 20000
 
 /* ---- code cache: code object address -> interned names and opcode bytes ---- */
 
@@ -54,6 +60,17 @@ typedef struct {
     size_t nslots;
 } code_cache;
 
+/* A thread seen running inside a call, decided at the end of the tick. */
+typedef struct {
+    pid_t tid;
+    int32_t sid;
+    dprof_split sp;
+} pending_charge;
+
+#define MAX_PENDING 64
+#define SETTLE_RETRIES 5
+#define SETTLE_PAUSE_NS 50000
+
 struct dprof_stack_sampler {
     double hz, jitter;
     unsigned char call_flags[256];
@@ -71,6 +88,9 @@ struct dprof_stack_sampler {
 
     dprof_calltree *table;
     code_cache codes;
+    pending_charge pending[MAX_PENDING];   /* threads to look at again this tick */
+    uint64_t gil_wait_ns;           /* how long this tick waited for the GIL */
+    size_t npending;
     dprof_task_table tasks;
     uint64_t tick;
     uint64_t start_ns, last_tick_ns;
@@ -392,6 +412,83 @@ thread_tid(PyThreadState *ts)
 }
 
 /* Samples one thread: its stack, then its time split by class. */
+/* Adds one thread's interval to the table.
+ *
+ * The interval holds both the thread's computing and its waiting, but the sample
+ * only shows where the thread is at its end. The part of the interval that is not
+ * what the thread is doing now most likely happened where the thread was last seen
+ * doing it: a thread blocked now (inside a call, in a system call other than futex,
+ * or in futex without having run while this sampler waited for the GIL) computed
+ * earlier where it was last seen running; a thread running now waited earlier where
+ * it was last seen blocked. Charging the whole interval to the stack seen now would
+ * put "CPU in native code" on a time.sleep line and sleep inside a compute loop.
+ * futex is the GIL or a lock; the thread's CPU clock, read just before this sampler
+ * asked for the GIL and again after, tells a thread that ran until it handed over
+ * the GIL from one that waited all along. */
+static int
+charge(dprof_stack_sampler *s, dprof_task *task, int32_t sid, dprof_split sp,
+       int at_call, int running_now)
+{
+    int blocked_now = at_call && !running_now;
+    int32_t cpu_sid = sid, wait_sid = sid;
+    int cpu_category = sp.cpu_category, wait_category = sp.wait_category;
+    if (blocked_now) {
+        if (task->run_stack >= 0) {
+            cpu_sid = task->run_stack;
+            cpu_category = task->run_category;
+        }
+        task->wait_stack = sid;
+        task->wait_category = sp.wait_category;
+    }
+    else if (running_now) {
+        if (task->wait_stack >= 0) {
+            wait_sid = task->wait_stack;
+            wait_category = task->wait_category;
+        }
+        task->run_stack = sid;
+        task->run_category = sp.cpu_category;
+    }
+    if ((sp.cpu_seconds > 0
+         && dprof_calltree_add(s->table, (uint64_t)task->tid, cpu_sid, cpu_category, 1,
+                               sp.cpu_seconds) < 0)
+        || (sp.wait_seconds > 0
+            && dprof_calltree_add(s->table, (uint64_t)task->tid, wait_sid, wait_category,
+                                  sp.cpu_seconds > 0 ? 0 : 1, sp.wait_seconds) < 0)) {
+        record_error(s, "out of memory adding a sample");
+        return -1;
+    }
+    s->stats.thread_samples++;
+    return 0;
+}
+
+/* Decides the threads that were seen running inside a call (see sample_thread).
+ * One that was only on its way into a blocking system call gets there within
+ * microseconds, unless the scheduler put it aside first (likely on a loaded
+ * machine), so it is looked at up to `retries` more times, SETTLE_PAUSE_NS apart.
+ * Runs after the GIL is handed back (only this sampler's thread touches its
+ * tables), so the pauses cost the program nothing. */
+static void
+settle_pending(dprof_stack_sampler *s, int retries)
+{
+    for (size_t i = 0; i < s->npending; i++) {
+        pending_charge *p = &s->pending[i];
+        dprof_task *task = dprof_tasks_get(&s->tasks, p->tid);   /* the array may have moved */
+        if (task == NULL) {
+            record_error(s, "out of memory tracking a thread");
+            continue;
+        }
+        int sc = dprof_task_syscall(task);
+        for (int attempt = 0; sc == DPROF_SYSCALL_RUNNING && attempt < retries; attempt++) {
+            struct timespec pause = {0, SETTLE_PAUSE_NS};
+            nanosleep(&pause, NULL);
+            sc = dprof_task_syscall(task);
+        }
+        int running_now = !(sc >= 0 && sc != SYS_futex);
+        (void)charge(s, task, p->sid, p->sp, 1, running_now);
+    }
+    s->npending = 0;
+}
+
 static void
 sample_thread(dprof_stack_sampler *s, PyThreadState *ts, uint64_t now, int record)
 {
@@ -471,16 +568,38 @@ sample_thread(dprof_stack_sampler *s, PyThreadState *ts, uint64_t now, int recor
         }
         dprof_split sp = dprof_classify(wall, cpu, runq, at_call, state);
         int32_t sid = dprof_calltree_intern_stack(s->table, s->scratch, depth);
-        if (sid < 0
-            || (sp.cpu_seconds > 0
-                && dprof_calltree_add(s->table, (uint64_t)task->tid, sid,
-                                      sp.cpu_category, 1, sp.cpu_seconds) < 0)
-            || (sp.wait_seconds > 0
-                && dprof_calltree_add(s->table, (uint64_t)task->tid, sid,
-                                      sp.wait_category,
-                                      sp.cpu_seconds > 0 ? 0 : 1, sp.wait_seconds) < 0)) {
+        if (sid < 0) {
             record_error(s, "out of memory adding a sample");
             return;
+        }
+        int ran_at_sample = -1;     /* unknown */
+        uint64_t clock_now;
+        if (task->pre_tick == s->tick && dprof_task_clock_ns(task, &clock_now) == 0) {
+            /* A thread that was computing ran for most of the time this sampler
+             * waited for the GIL; one that only woke up (from a sleep, to take the
+             * GIL back) ran for a sliver of it. */
+            uint64_t need = s->gil_wait_ns / 2;
+            if (need < RAN_THRESHOLD_NS) {
+                need = RAN_THRESHOLD_NS;
+            }
+            ran_at_sample = clock_now > task->pre_clock_ns + need;
+        }
+        double busy_fraction = wall > 0 ? sp.cpu_seconds / wall : 1.0;
+        int ran = ran_at_sample >= 0 ? ran_at_sample : busy_fraction >= 0.5;
+        int syscall_now = at_call ? dprof_task_syscall(task) : DPROF_SYSCALL_UNKNOWN;
+        if (syscall_now == DPROF_SYSCALL_RUNNING && s->npending < MAX_PENDING) {
+            /* Running inside a call: native code on a CPU, or a thread that has
+             * just released the GIL on its way into a blocking system call (that
+             * release is what let this sampler in). Looked at again at the end of
+             * the tick, see settle_pending. */
+            s->pending[s->npending++] = (pending_charge){task->tid, sid, sp};
+        }
+        else {
+            int running_now = syscall_now == DPROF_SYSCALL_RUNNING ? 1
+                : (syscall_now >= 0 && syscall_now != SYS_futex) ? 0 : ran;
+            if (charge(s, task, sid, sp, at_call, running_now) < 0) {
+                return;
+            }
         }
         s->stats.thread_samples++;
     }
@@ -510,6 +629,20 @@ sample_all(dprof_stack_sampler *s, int record)
 }
 
 /* ---- the thread ---------------------------------------------------------------- */
+
+/* Reads every known thread's CPU clock just before the sampler asks for the GIL
+ * (see "Was the thread running" in sample_thread). Only the sampler thread touches
+ * its task table, so this needs no lock and no GIL. */
+static void
+read_clocks_before_gil(dprof_stack_sampler *s)
+{
+    for (size_t i = 0; i < s->tasks.ntasks; i++) {
+        dprof_task *t = &s->tasks.tasks[i];
+        if (dprof_task_clock_ns(t, &t->pre_clock_ns) == 0) {
+            t->pre_tick = s->tick + 1;      /* sample_all counts the tick first */
+        }
+    }
+}
 
 /* Sleeps until `deadline` (CLOCK_MONOTONIC ns) or until stop is requested. */
 static void
@@ -551,15 +684,18 @@ sampler_main(void *arg)
         }
         uint64_t t0 = dprof_now_ns();
         last_start = t0;
+        read_clocks_before_gil(s);
         PyEval_RestoreThread(saved);
         uint64_t t1 = dprof_now_ns();
         if (atomic_load(&s->stop_requested)) {
             saved = PyEval_SaveThread();
             break;
         }
+        s->gil_wait_ns = t1 - t0;
         sample_all(s, 1);
         uint64_t t2 = dprof_now_ns();
         saved = PyEval_SaveThread();
+        settle_pending(s, SETTLE_RETRIES);
 
         uint64_t cpu_after = dprof_self_cpu_ns();
         uint64_t hold = t2 - t1, cpu = cpu_after - cpu_before;
@@ -683,6 +819,7 @@ dprof_stack_sampler_stop(dprof_stack_sampler *s)
     /* A last sample so the time since the previous one (up to a whole period, long
      * when the budget stretched it) is counted too. */
     sample_all(s, 1);
+    settle_pending(s, 0);
     s->stats.duration_ns = dprof_now_ns() - s->start_ns;
     return 0;
 }

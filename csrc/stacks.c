@@ -57,9 +57,12 @@ dprof_tasks_get(dprof_task_table *tt, pid_t tid)
     }
     dprof_task *t = &tt->tasks[tt->ntasks++];
     memset(t, 0, sizeof *t);
+    t->run_stack = -1;
+    t->wait_stack = -1;
     t->tid = tid;
     t->schedstat_fd = open_task_file(tid, "schedstat");
     t->stat_fd = -1;
+    t->syscall_fd = -1;
     return t;
 }
 
@@ -72,7 +75,10 @@ task_close(dprof_task *t)
     if (t->stat_fd >= 0) {
         close(t->stat_fd);
     }
-    t->schedstat_fd = t->stat_fd = -1;
+    if (t->syscall_fd >= 0) {
+        close(t->syscall_fd);
+    }
+    t->schedstat_fd = t->stat_fd = t->syscall_fd = -1;
 }
 
 void
@@ -121,16 +127,48 @@ dprof_task_cpu(dprof_task *t, uint64_t *cpu_ns, uint64_t *runq_ns)
             return -1;
         }
     }
-    /* No schedstat: the thread CPU clock by TID, as glibc builds it for
-     * pthread_getcpuclockid (CPUCLOCK_SCHED of a thread). A dead TID gives EINVAL,
-     * never a crash, unlike pthread_getcpuclockid on an exited pthread_t. */
+    /* No schedstat: the thread CPU clock. */
+    *runq_ns = 0;
+    return dprof_task_clock_ns(t, cpu_ns);
+}
+
+int
+dprof_task_syscall(dprof_task *t)
+{
+    /* "running", or "<nr> <args...> <sp> <pc>", or "-1 <sp> <pc>" when blocked
+     * outside a system call (proc(5)). */
+    char buf[160];
+    if (t->syscall_fd < 0) {
+        t->syscall_fd = open_task_file(t->tid, "syscall");
+        if (t->syscall_fd < 0) {
+            return DPROF_SYSCALL_UNKNOWN;
+        }
+    }
+    ssize_t n = pread(t->syscall_fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) {
+        return DPROF_SYSCALL_UNKNOWN;
+    }
+    buf[n] = '\0';
+    if (strncmp(buf, "running", 7) == 0) {
+        return DPROF_SYSCALL_RUNNING;
+    }
+    char *end;
+    long nr = strtol(buf, &end, 10);
+    return end == buf || nr < 0 ? DPROF_SYSCALL_UNKNOWN : (int)nr;
+}
+
+int
+dprof_task_clock_ns(const dprof_task *t, uint64_t *ns)
+{
+    /* The thread CPU clock by TID, as glibc builds it for pthread_getcpuclockid
+     * (CPUCLOCK_SCHED of a thread). A dead TID gives EINVAL, never a crash, unlike
+     * pthread_getcpuclockid on an exited pthread_t. */
     clockid_t cid = (clockid_t)((~(unsigned)t->tid << 3) | 6);
     struct timespec ts;
     if (clock_gettime(cid, &ts) != 0) {
         return -1;
     }
-    *cpu_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-    *runq_ns = 0;
+    *ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
     return 0;
 }
 

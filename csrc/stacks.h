@@ -21,11 +21,18 @@ typedef struct {
     pid_t tid;
     int schedstat_fd;       /* /proc/self/task/TID/schedstat, or -1 */
     int stat_fd;            /* /proc/self/task/TID/stat, opened on first need, or -1 */
+    int syscall_fd;         /* /proc/self/task/TID/syscall, opened on first need, or -1 */
     int have_prev;
     uint64_t prev_wall_ns;
     uint64_t prev_cpu_ns;
     uint64_t prev_runq_ns;
     uint64_t seen_tick;     /* last tick this thread was seen on (to forget dead ones) */
+    int32_t run_stack;      /* stack id where the thread was last seen running, or -1 */
+    int run_category;       /* its CPU class then */
+    int32_t wait_stack;     /* stack id where it was last seen blocked, or -1 */
+    int wait_category;      /* its waiting class then */
+    uint64_t pre_clock_ns;  /* CPU clock read just before the sampler asked for the GIL */
+    uint64_t pre_tick;      /* the tick that reading belongs to (0: none) */
 } dprof_task;
 
 typedef struct {
@@ -42,6 +49,17 @@ void dprof_tasks_clear(dprof_task_table *tt);
 /* CPU time and run-queue wait of a thread so far, in ns. 0, or -1 when the thread
  * is gone. runq is 0 when the kernel does not keep schedstats. */
 int dprof_task_cpu(dprof_task *t, uint64_t *cpu_ns, uint64_t *runq_ns);
+
+/* What the thread is doing in the kernel right now: DPROF_SYSCALL_RUNNING (on a
+ * CPU), the number of the system call it is blocked in (>= 0), or
+ * DPROF_SYSCALL_UNKNOWN (blocked outside a system call, or unreadable). */
+#define DPROF_SYSCALL_RUNNING (-2)
+#define DPROF_SYSCALL_UNKNOWN (-1)
+int dprof_task_syscall(dprof_task *t);
+
+/* The thread's CPU clock (always current, unlike schedstat, which can lag a
+ * scheduler tick behind for a running thread). 0, or -1 if the thread is gone. */
+int dprof_task_clock_ns(const dprof_task *t, uint64_t *ns);
 /* The thread's scheduler state letter ('R', 'S', 'D', ...), or 0 when unknown. */
 char dprof_task_state(dprof_task *t);
 
