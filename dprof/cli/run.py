@@ -4,6 +4,10 @@
     dprof run -m package.module [args]
     dprof run -- COMMAND [args]      any command, with its child processes
 
+With --follow-children, the Python processes the program starts (multiprocessing
+with any start method, subprocess running python) sample their own stacks, and
+their stacks are merged into the profile, threads named "pid N: NAME".
+
 The program's exit code is dprof's exit code. SIGTERM and Ctrl-C end the program
 as they would without dprof, and what was measured up to then is still stored.
 """
@@ -43,6 +47,9 @@ def add_parsers(verbs) -> None:
                         "them by default, for dprof view and dprof diff)")
     p.add_argument("--stack-hz", type=_positive_float, default=100.0, metavar="HZ",
                    help="stack samples per second (default 100)")
+    p.add_argument("--follow-children", action="store_true",
+                   help="also sample the stacks of the Python processes the program "
+                        "starts (multiprocessing, subprocess) and merge them in")
     p.add_argument("--no-store", action="store_true", help="do not store the profile")
     p.add_argument("--quiet", "-q", action="store_true", help="do not print the summary")
     p.add_argument("target", nargs="?", help="script path (or, after --, the command)")
@@ -146,7 +153,12 @@ def handle(args) -> int:
         kind = "command"
         name = args.name or " ".join(shlex.quote(a) for a in [target] + argv_rest)
 
-    run = ProfileRun(name, env=args.env, stage=args.stage, repo=args.db,
+    if args.follow_children and args.no_stacks:
+        raise CliError("--follow-children samples stacks: it cannot go with --no-stacks")
+    run_class = ProfileRun
+    if args.follow_children:
+        from dprof.follow.parent import FollowingRun as run_class
+    run = run_class(name, env=args.env, stage=args.stage, repo=args.db,
                      store=not args.no_store, interval=args.interval, tags=tags,
                      parameters={"kind": kind, "argv": [target] + argv_rest},
                      subject="children" if kind == "command" else "self",
@@ -159,6 +171,10 @@ def handle(args) -> int:
         code = _run_python(run, kind, target, argv_rest)
     if not args.quiet and run.profile is not None:
         _print_summary(run.profile, stored=not args.no_store)
+        if args.follow_children:
+            from dprof.follow.collect import summary_lines
+            for line in summary_lines(run.profile.stacks):
+                print(line, file=sys.stderr)
     return code
 
 
@@ -184,8 +200,15 @@ class _Terminated(BaseException):
 def _run_python(run, kind: str, target: str, argv_rest: List[str]) -> int:
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     previous = signal.getsignal(signal.SIGTERM)
+    profiled_pid = os.getpid()
 
     def on_term(signum, frame):
+        if os.getpid() != profiled_pid:
+            # a forked child (multiprocessing fork) inherited this handler: end it
+            # as SIGTERM would have ended it without dprof
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         raise _Terminated()
 
     signal.signal(signal.SIGTERM, on_term)
