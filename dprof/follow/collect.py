@@ -164,9 +164,8 @@ def merge_children(parent: Optional[StackProfile], children: Children,
 
 def _with_pid_threads(stacks: StackProfile, pid: int, used) -> StackProfile:
     """A copy whose threads are named ``pid N: NAME``. Thread ids are kernel TIDs and
-    differ between live processes, but a TID can be reused once its thread ended,
-    and a forked child may report its parent's id for its main thread on some
-    versions: an id already taken becomes ``pid << 32 | tid``."""
+    differ between live threads, but a TID can be reused once its thread ended: an
+    id already taken becomes ``pid << 32 | tid``."""
     ids = {}
     for tid in {r.thread_id for r in stacks.rows}:
         ids[tid] = tid if tid not in used else (pid << 32) | tid
