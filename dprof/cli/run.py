@@ -159,12 +159,12 @@ def handle(args) -> int:
     if args.follow_children:
         from dprof.follow.parent import FollowingRun as run_class
     run = run_class(name, env=args.env, stage=args.stage, repo=args.db,
-                     store=not args.no_store, interval=args.interval, tags=tags,
-                     parameters={"kind": kind, "argv": [target] + argv_rest},
-                     subject="children" if kind == "command" else "self",
-                     # stacks of this interpreter say nothing about an external command
-                     stacks=kind != "command" and not args.no_stacks,
-                     stack_hz=args.stack_hz)
+                    store=not args.no_store, interval=args.interval, tags=tags,
+                    parameters={"kind": kind, "argv": [target] + argv_rest},
+                    subject="children" if kind == "command" else "self",
+                    # stacks of this interpreter say nothing about an external command
+                    stacks=kind != "command" and not args.no_stacks,
+                    stack_hz=args.stack_hz)
     if kind == "command":
         code = _run_command(run, [target] + argv_rest)
     else:
