@@ -4,6 +4,10 @@
     dprof run -m package.module [args]
     dprof run -- COMMAND [args]      any command, with its child processes
 
+With --follow-children, the Python processes the program starts (multiprocessing
+with any start method, subprocess running python) sample their own stacks, and
+their stacks are merged into the profile, threads named "pid N: NAME".
+
 The program's exit code is dprof's exit code. SIGTERM and Ctrl-C end the program
 as they would without dprof, and what was measured up to then is still stored.
 """
@@ -44,6 +48,9 @@ def add_parsers(verbs) -> None:
                         "them by default, for dprof view and dprof diff)")
     p.add_argument("--stack-hz", type=_positive_float, default=100.0, metavar="HZ",
                    help="stack samples per second (default 100)")
+    p.add_argument("--follow-children", action="store_true",
+                   help="also sample the stacks of the Python processes the program "
+                        "starts (multiprocessing, subprocess) and merge them in")
     p.add_argument("--no-store", action="store_true", help="do not store the profile")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="also write the profile as JSON to FILE (view it with `dprof view FILE`)")
@@ -153,21 +160,28 @@ def handle(args) -> int:
         kind = "command"
         name = args.name or " ".join(shlex.quote(a) for a in [target] + argv_rest)
 
-    run = ProfileRun(name, env=args.env, stage=args.stage, repo=args.db,
-                     store=not args.no_store, interval=args.interval, tags=tags,
-                     parameters={"kind": kind, "argv": [target] + argv_rest},
-                     subject="children" if kind == "command" else "self",
-                     # stacks of this interpreter say nothing about an external command
-                     stacks=kind != "command" and not args.no_stacks,
-                     stack_hz=args.stack_hz)
+    if args.follow_children and args.no_stacks:
+        raise CliError("--follow-children samples stacks: it cannot go with --no-stacks")
     if args.profile_interval is not None and not args.output:
         raise CliError("--profile-interval needs -o FILE to write to")
     if args.output:
         out_dir = os.path.dirname(os.path.abspath(args.output))
         if not os.path.isdir(out_dir):
             raise CliError(f"cannot write {args.output}: no such directory {out_dir}")
+    run_class = ProfileRun
+    if args.follow_children:
+        from dprof.follow.parent import FollowingRun as run_class
+    run = run_class(name, env=args.env, stage=args.stage, repo=args.db,
+                    store=not args.no_store, interval=args.interval, tags=tags,
+                    parameters={"kind": kind, "argv": [target] + argv_rest},
+                    subject="children" if kind == "command" else "self",
+                    # stacks of this interpreter say nothing about an external command
+                    stacks=kind != "command" and not args.no_stacks,
+                    stack_hz=args.stack_hz)
     writer = None
     if args.profile_interval is not None:
+        # interim files hold this interpreter's stacks; followed children's are
+        # merged into the final one
         from dprof.cli.periodic import PeriodicWriter
         writer = PeriodicWriter(run._recorder, args.output, args.profile_interval)
     if kind == "command":
@@ -179,6 +193,10 @@ def handle(args) -> int:
         write_profile(run.profile, args.output)
     if not args.quiet and run.profile is not None:
         _print_summary(run.profile, stored=not args.no_store)
+        if args.follow_children:
+            from dprof.follow.collect import summary_lines
+            for line in summary_lines(run.profile.stacks):
+                print(line, file=sys.stderr)
     return code
 
 
@@ -218,8 +236,15 @@ def _writing(writer):
 def _run_python(run, kind: str, target: str, argv_rest: List[str], writer=None) -> int:
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     previous = signal.getsignal(signal.SIGTERM)
+    profiled_pid = os.getpid()
 
     def on_term(signum, frame):
+        if os.getpid() != profiled_pid:
+            # a forked child (multiprocessing fork) inherited this handler: end it
+            # as SIGTERM would have ended it without dprof
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         raise _Terminated()
 
     signal.signal(signal.SIGTERM, on_term)
