@@ -229,6 +229,39 @@ parse_net_dev(const char *text, int64_t *sent, int64_t *received)
     return 0;
 }
 
+/* The network namespace's counters, read at most every NET_MAX_AGE_S: reading
+ * /proc/self/net/dev costs about 6 us (the kernel formats every interface), a large
+ * part of a decorated call's budget, and a namespace-wide counter says nothing
+ * finer than that about one task anyway. The last reading is shared by all
+ * threads under a mutex (it is a few numbers; the lock is not contended for long). */
+#define NET_MAX_AGE_S 0.001
+
+static pthread_mutex_t net_lock = PTHREAD_MUTEX_INITIALIZER;
+static double net_read_at = -1.0;
+static pid_t net_read_pid = 0;
+static int64_t net_sent_cached = -1, net_received_cached = -1;
+
+static void
+net_reading(dprof_task_reading *out, char *buf, size_t size)
+{
+    pthread_mutex_lock(&net_lock);
+    if (net_read_at < 0 || out->monotonic - net_read_at >= NET_MAX_AGE_S
+        || out->monotonic < net_read_at || net_read_pid != getpid()) {
+        if (kept_read(&net_dev_file, buf, size) < 0
+            || parse_net_dev(buf, &net_sent_cached, &net_received_cached) < 0) {
+            net_sent_cached = net_received_cached = -1;
+        }
+        net_read_at = out->monotonic;
+        net_read_pid = getpid();
+    }
+    out->net_sent = net_sent_cached;
+    out->net_received = net_received_cached;
+    pthread_mutex_unlock(&net_lock);
+    if (out->net_sent < 0) {
+        out->missing |= DPROF_TR_MISSING_NET;
+    }
+}
+
 void
 dprof_task_reading_take(dprof_task_reading *out)
 {
@@ -275,9 +308,5 @@ dprof_task_reading_take(dprof_task_reading *out)
         out->missing |= DPROF_TR_MISSING_THREAD_IO;
     }
 
-    if (kept_read(&net_dev_file, buf, sizeof(buf)) < 0
-        || parse_net_dev(buf, &out->net_sent, &out->net_received) < 0) {
-        out->net_sent = out->net_received = -1;
-        out->missing |= DPROF_TR_MISSING_NET;
-    }
+    net_reading(out, buf, sizeof(buf));
 }

@@ -24,7 +24,8 @@ typedef struct {
     /* /proc/self/io and /proc/thread-self/io: rchar, wchar, read_bytes, write_bytes */
     int64_t process_io[4];
     int64_t thread_io[4];
-    int64_t net_sent, net_received;          /* /proc/self/net/dev, all interfaces but lo */
+    int64_t net_sent, net_received;          /* /proc/self/net/dev, all interfaces but lo,
+                                                at most 1 ms old */
     unsigned missing;
 } dprof_task_reading;
 

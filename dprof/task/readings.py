@@ -12,7 +12,6 @@ Nothing here raises on a missing source: a value that could not be read is
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Dict, Optional
 
 from dprof import _native
@@ -25,27 +24,26 @@ _MISSING_BITS = (
 )
 
 
-@dataclass
 class Reading:
-    """One set of point readings. Fields are None where the source was missing."""
+    """One set of point readings. Fields are None where the source was missing.
 
-    monotonic: float
-    wall: float
-    process_cpu_user: float
-    process_cpu_system: float
-    children_cpu_user: float
-    children_cpu_system: float
-    thread_cpu_user: Optional[float]
-    thread_cpu_system: Optional[float]
-    max_rss_bytes: int
-    rss_bytes: Optional[int]
-    process_io: Optional[Dict[str, int]]   # rchar, wchar, read_bytes, write_bytes
-    thread_io: Optional[Dict[str, int]]
-    net_sent: Optional[int]
-    net_received: Optional[int]
-    allocations: int
-    allocated_bytes: int
-    missing: Dict[str, str] = field(default_factory=dict)
+    ``process_io`` and ``thread_io`` are tuples ``(rchar, wchar, read_bytes,
+    write_bytes)`` (index with IO_READ_BYTES etc.). A plain class with __slots__:
+    two are built per decorated call, so it stays cheap."""
+
+    __slots__ = ("monotonic", "wall", "process_cpu_user", "process_cpu_system",
+                 "children_cpu_user", "children_cpu_system", "thread_cpu_user",
+                 "thread_cpu_system", "max_rss_bytes", "rss_bytes", "process_io",
+                 "thread_io", "net_sent", "net_received", "allocations",
+                 "allocated_bytes", "missing")
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__)
+        return f"Reading({fields})"
+
+
+IO_RCHAR, IO_WCHAR, IO_READ_BYTES, IO_WRITE_BYTES = range(4)
+_NO_MISSING: Dict[str, str] = {}
 
 
 def take() -> Reading:
@@ -53,23 +51,28 @@ def take() -> Reading:
     r = _native.task_reading()
     allocations, allocated_bytes = _native.alloc_counts()
     bits = r[20]
-    missing = {name: reason for bit, name, reason in _MISSING_BITS if bits & bit}
-    keys = ("rchar", "wchar", "read_bytes", "write_bytes")
-    return Reading(
-        monotonic=r[0], wall=r[1],
-        process_cpu_user=r[2], process_cpu_system=r[3],
-        children_cpu_user=r[4], children_cpu_system=r[5],
-        thread_cpu_user=None if bits & 8 else r[6],
-        thread_cpu_system=None if bits & 8 else r[7],
-        max_rss_bytes=r[8],
-        rss_bytes=None if r[9] < 0 else r[9],
-        process_io=None if bits & 1 else dict(zip(keys, r[10:14])),
-        thread_io=None if bits & 2 else dict(zip(keys, r[14:18])),
-        net_sent=None if bits & 4 else r[18],
-        net_received=None if bits & 4 else r[19],
-        allocations=allocations, allocated_bytes=allocated_bytes,
-        missing=missing,
-    )
+    out = Reading()
+    (out.monotonic, out.wall, out.process_cpu_user, out.process_cpu_system,
+     out.children_cpu_user, out.children_cpu_system) = r[:6]
+    out.max_rss_bytes = r[8]
+    out.allocations = allocations
+    out.allocated_bytes = allocated_bytes
+    if not bits:
+        out.thread_cpu_user, out.thread_cpu_system = r[6], r[7]
+        out.rss_bytes = None if r[9] < 0 else r[9]
+        out.process_io, out.thread_io = r[10:14], r[14:18]
+        out.net_sent, out.net_received = r[18], r[19]
+        out.missing = _NO_MISSING
+        return out
+    out.missing = {name: reason for bit, name, reason in _MISSING_BITS if bits & bit}
+    out.thread_cpu_user = None if bits & 8 else r[6]
+    out.thread_cpu_system = None if bits & 8 else r[7]
+    out.rss_bytes = None if r[9] < 0 else r[9]
+    out.process_io = None if bits & 1 else r[10:14]
+    out.thread_io = None if bits & 2 else r[14:18]
+    out.net_sent = None if bits & 4 else r[18]
+    out.net_received = None if bits & 4 else r[19]
+    return out
 
 
 _clear_refs = {"fd": None, "pid": -1}

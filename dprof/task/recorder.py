@@ -7,6 +7,7 @@ given is reported missing with the reason, and a warning names what happened.
 """
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import socket
@@ -30,6 +31,24 @@ class ProfilerWarning(RuntimeWarning):
 
 _HOST = socket.gethostname()
 _PYTHON = platform.python_version()
+
+
+@functools.lru_cache(maxsize=None)
+def _scope_sources(scope_name: str) -> Dict[str, str]:
+    """The ``sources`` entries that depend only on the scope (built once per scope,
+    not on every decorated call)."""
+    network = ("network namespace totals (/proc/net/dev, all interfaces but lo, "
+               "read at most every 1 ms)")
+    return {
+        "scope": scope_name,
+        "cpu_user_utilization": f"getrusage ({scope_name})",
+        "cpu_system_utilization": f"getrusage ({scope_name})",
+        "file_read_bytes": f"/proc io read_bytes ({scope_name})",
+        "file_write_bytes": f"/proc io write_bytes ({scope_name})",
+        "network_data_sent_bytes": network,
+        "network_data_received_bytes": network,
+        "exceptions_raised": "exceptions that escaped the task",
+    }
 
 
 def _cores() -> int:
@@ -320,9 +339,7 @@ class TaskRecorder:
             if runtime <= 0:
                 missing.setdefault("cpu_user_utilization", "runtime too short to measure")
                 missing.setdefault("cpu_system_utilization", "runtime too short to measure")
-        sources["scope"] = scope_name
-        sources["cpu_user_utilization"] = sources["cpu_system_utilization"] = \
-            f"getrusage ({scope_name})"
+        sources.update(_scope_sources(scope_name))
 
         # file I/O: bytes that went to or came from storage (not page-cache hits)
         io_key = "thread_io" if thread_scope else "process_io"
@@ -332,10 +349,8 @@ class TaskRecorder:
             reason = start.missing.get(io_key) or end.missing.get(io_key) or "I/O counters unavailable"
             missing["file_read_bytes"] = missing["file_write_bytes"] = reason
         else:
-            read_bytes = io_end["read_bytes"] - io_start["read_bytes"]
-            write_bytes = io_end["write_bytes"] - io_start["write_bytes"]
-        sources["file_read_bytes"] = sources["file_write_bytes"] = \
-            f"/proc io read_bytes/write_bytes ({scope_name})"
+            read_bytes = io_end[readings.IO_READ_BYTES] - io_start[readings.IO_READ_BYTES]
+            write_bytes = io_end[readings.IO_WRITE_BYTES] - io_start[readings.IO_WRITE_BYTES]
 
         # network: Linux keeps no per-process counters, only the namespace's
         if start.net_sent is None or end.net_sent is None:
@@ -345,8 +360,6 @@ class TaskRecorder:
         else:
             sent = end.net_sent - start.net_sent
             received = end.net_received - start.net_received
-        sources["network_data_sent_bytes"] = sources["network_data_received_bytes"] = \
-            "network namespace totals (/proc/net/dev, all interfaces but lo)"
 
         # peak memory during the task
         peak_bytes = None
@@ -408,7 +421,6 @@ class TaskRecorder:
                 "no resource samples: enable resources or run longer than one sampling interval")
 
         status = "ok" if exc is None else "failed"
-        sources["exceptions_raised"] = "exceptions that escaped the task"
         resources = None
         if series is not None:
             resources = {k: v for k, v in series.items() if not k.startswith("_")}
