@@ -6,7 +6,7 @@
  * arrays through the buffer protocol.
  *
  * Exports: each column is exposed as a memoryview over a small private
- * `_SamplerColumn` object that holds a reference to the engine's refcounted
+ * `_SamplerColumn` object (its type lives in module state) that holds a reference to the engine's refcounted
  * array block (not to the Sampler), so a view stays valid after the Sampler is
  * restarted or freed. When stopped the views are zero-copy; while running they
  * are over a snapshot copy, because the thread keeps writing and compacting.
@@ -29,8 +29,6 @@ typedef struct {
     Py_ssize_t shape[1];
     Py_ssize_t strides[1];
 } ColumnObject;
-
-#define COLUMN_TYPE_ATTR "_SamplerColumn"
 
 /* Only the sampler makes columns; Python 3.9 lacks the flag, and a column made
  * there by hand is simply empty. */
@@ -270,7 +268,8 @@ sampler_columns(PyObject *op, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"since", NULL};
     SamplerObject *self = (SamplerObject *)op;
-    PyObject *module, *column_type = NULL, *dict = NULL, *since_obj = Py_None;
+    PyObject *module, *dict = NULL, *since_obj = Py_None;
+    PyTypeObject *column_type;   /* borrowed from module state */
     dprof_colbuf *buf;
     size_t samples = 0, first = 0;
     double since = -INFINITY;
@@ -293,13 +292,9 @@ sampler_columns(PyObject *op, PyObject *args, PyObject *kwargs)
     if (module == NULL) {
         return NULL;
     }
-    column_type = PyObject_GetAttrString(module, COLUMN_TYPE_ATTR);
-    if (column_type == NULL) {
-        return NULL;
-    }
-    if (!PyType_Check(column_type)) {
-        PyErr_SetString(PyExc_TypeError, "dprof._native." COLUMN_TYPE_ATTR " was replaced");
-        Py_DECREF(column_type);
+    column_type = (PyTypeObject *)dprof_get_state(module)->types[DPROF_TYPE_SAMPLER_COLUMN];
+    if (column_type == NULL) {   /* module state cleared: the interpreter is exiting */
+        PyErr_SetString(PyExc_RuntimeError, "dprof._native is being torn down");
         return NULL;
     }
     buf = dprof_sampler_columns(self->engine, since, &first, &samples);   /* our reference */
@@ -308,8 +303,7 @@ sampler_columns(PyObject *op, PyObject *args, PyObject *kwargs)
         goto error;
     }
     for (int c = 0; c < DPROF_COL__COUNT; c++) {
-        PyTypeObject *tp = (PyTypeObject *)column_type;
-        ColumnObject *col = (ColumnObject *)tp->tp_alloc(tp, 0);
+        ColumnObject *col = (ColumnObject *)column_type->tp_alloc(column_type, 0);
         PyObject *view;
         if (col == NULL) {
             goto error;
@@ -333,11 +327,9 @@ sampler_columns(PyObject *op, PyObject *args, PyObject *kwargs)
         Py_DECREF(view);
     }
     dprof_colbuf_release(buf);
-    Py_DECREF(column_type);
     return dict;
 error:
     dprof_colbuf_release(buf);
-    Py_XDECREF(column_type);
     Py_XDECREF(dict);
     return NULL;
 }
@@ -544,16 +536,14 @@ dprof_sampler_register(PyObject *module, dprof_state *state)
     if (PyModule_AddObjectRef(module, "Sampler", sampler_type) < 0) {
         return -1;
     }
-    /* The column type is kept alive by the module attribute; module state has
-     * no slot for it. */
     column_type = PyType_FromModuleAndSpec(module, &column_spec, NULL);
     if (column_type == NULL) {
         return -1;
     }
-    if (PyModule_AddObjectRef(module, COLUMN_TYPE_ATTR, column_type) < 0) {
-        Py_DECREF(column_type);
+    state->types[DPROF_TYPE_SAMPLER_COLUMN] = column_type;   /* state owns this reference */
+    /* Still a module attribute (the stub names it), but columns() uses the state. */
+    if (PyModule_AddObjectRef(module, "_SamplerColumn", column_type) < 0) {
         return -1;
     }
-    Py_DECREF(column_type);
     return 0;
 }

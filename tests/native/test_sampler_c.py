@@ -10,7 +10,7 @@ import pytest
 pytestmark = pytest.mark.native
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SOURCES = ["csrc/procfs.c", "csrc/cgroup.c", "csrc/nvml.c", "csrc/sampler.c"]
+SOURCES = ["csrc/procfs.c", "csrc/proc_tree.c", "csrc/cgroup.c", "csrc/nvml.c", "csrc/sampler.c"]
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
