@@ -15,6 +15,9 @@
 
 #define REPORT_LEN 320
 
+static void report(dprof_proc_tree_report fn, void *ctx, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 report(dprof_proc_tree_report fn, void *ctx, const char *format, ...)
 {

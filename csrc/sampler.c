@@ -192,6 +192,9 @@ now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static void fmt(char *buf, size_t len, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 fmt(char *buf, size_t len, const char *format, ...)
 {
@@ -205,6 +208,9 @@ fmt(char *buf, size_t len, const char *format, ...)
 }
 
 /* Records a read failure; called with s->lock held. */
+static void record_error(dprof_sampler *s, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 record_error(dprof_sampler *s, const char *format, ...)
 {
@@ -222,6 +228,9 @@ report_tree_error(void *ctx, const char *message)
 {
     record_error((dprof_sampler *)ctx, "%s", message);
 }
+
+static void set_missing(readers *r, int first, int last, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
 set_missing(readers *r, int first, int last, const char *format, ...)
