@@ -983,12 +983,14 @@ first_sample_since(const dprof_sampler *s, double since)
 }
 
 dprof_colbuf *
-dprof_sampler_columns(dprof_sampler *s, double since, size_t *first, size_t *samples)
+dprof_sampler_columns(dprof_sampler *s, double since, size_t *first, size_t *samples,
+                      int *err)
 {
     dprof_colbuf *out = NULL;
     pthread_mutex_lock(&s->lock);
     *first = 0;
     *samples = 0;
+    *err = 0;
     if (s->buf != NULL && s->samples > 0) {
         size_t start = first_sample_since(s, since);
         size_t n = s->samples - start;
@@ -1007,6 +1009,9 @@ dprof_sampler_columns(dprof_sampler *s, double since, size_t *first, size_t *sam
                            n * sizeof(double));
                 }
                 *samples = n;
+            }
+            else {
+                *err = -DPROF_ENOMEM;   /* not "no samples": the caller must say so */
             }
         }
         else {

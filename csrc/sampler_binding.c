@@ -13,6 +13,7 @@
  */
 #include "module_state.h"
 
+#include <errno.h>
 #include <math.h>
 
 #include "sampler.h"
@@ -192,7 +193,7 @@ sampler_start(PyObject *op, PyObject *Py_UNUSED(ignored))
         if (rc == -DPROF_ENOMEM) {
             return PyErr_NoMemory();
         }
-        return raise_engine_error(op, rc == -2 /* ENOENT */ ? -DPROF_ESRCH : rc, msg);
+        return raise_engine_error(op, rc == -ENOENT ? -DPROF_ESRCH : rc, msg);
     }
     Py_RETURN_NONE;
 }
@@ -250,7 +251,7 @@ sampler_sample_once(PyObject *op, PyObject *Py_UNUSED(ignored))
      * sampler thread to finish one sample (that thread never needs the GIL). */
     int rc = dprof_sampler_sample_once(self->engine, row, msg, sizeof(msg));
     if (rc < 0) {
-        return raise_engine_error(op, rc == -3 || rc == -2 ? -DPROF_ESRCH : rc, msg);
+        return raise_engine_error(op, rc == -ESRCH || rc == -ENOENT ? -DPROF_ESRCH : rc, msg);
     }
     return row_to_dict(row);
 }
@@ -273,6 +274,7 @@ sampler_columns(PyObject *op, PyObject *args, PyObject *kwargs)
     dprof_colbuf *buf;
     size_t samples = 0, first = 0;
     double since = -INFINITY;
+    int err;
 
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:columns", kwlist, &since_obj)) {
         return NULL;
@@ -297,7 +299,10 @@ sampler_columns(PyObject *op, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_RuntimeError, "dprof._native is being torn down");
         return NULL;
     }
-    buf = dprof_sampler_columns(self->engine, since, &first, &samples);   /* our reference */
+    buf = dprof_sampler_columns(self->engine, since, &first, &samples, &err);   /* ours */
+    if (err < 0) {
+        return PyErr_NoMemory();
+    }
     dict = PyDict_New();
     if (dict == NULL) {
         goto error;
@@ -354,7 +359,8 @@ sampler_missing(PyObject *op, PyObject *Py_UNUSED(ignored))
         int rc = dprof_sampler_missing(self->engine, c, reason, sizeof(reason));
         if (rc < 0) {
             Py_DECREF(dict);
-            return raise_engine_error(op, rc == -2 || rc == -3 ? -DPROF_ESRCH : rc, reason);
+            return raise_engine_error(op, rc == -ENOENT || rc == -ESRCH ? -DPROF_ESRCH : rc,
+                                      reason);
         }
         if (rc == 0) {
             continue;

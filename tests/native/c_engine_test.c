@@ -121,7 +121,7 @@ test_engine(void)
         CHECK(info.errors == 0);
     }
     size_t first = 1;
-    cols = dprof_sampler_columns(s, -INFINITY, &first, &n);
+    cols = dprof_sampler_columns(s, -INFINITY, &first, &n, &err);
     CHECK(cols != NULL && n == info.samples && first == 0);
     if (cols != NULL) {
         const double *ts = dprof_colbuf_column(cols, DPROF_COL_TIMESTAMP);

@@ -58,7 +58,11 @@ reader(void *arg)
     (void)arg;
     while (!atomic_load(&done)) {
         size_t first = 0, n = 0;
-        dprof_colbuf *b = dprof_sampler_columns(sampler, -INFINITY, &first, &n);
+        int err = 0;
+        dprof_colbuf *b = dprof_sampler_columns(sampler, -INFINITY, &first, &n, &err);
+        if (err != 0) {
+            atomic_fetch_add(&checks_failed, 1);
+        }
         if (b != NULL) {
             const double *ts = dprof_colbuf_column(b, DPROF_COL_TIMESTAMP) + first;
             for (size_t i = 1; i < n; i++) {
@@ -119,7 +123,7 @@ main(void)
         pthread_join(threads[i], NULL);
     }
     (void)dprof_sampler_start(sampler, msg, sizeof(msg));
-    kept = dprof_sampler_columns(sampler, -INFINITY, &first, &n);
+    kept = dprof_sampler_columns(sampler, -INFINITY, &first, &n, &err);
     dprof_sampler_free(sampler);   /* joins the running thread */
     if (kept != NULL) {
         if (isnan(dprof_colbuf_column(kept, DPROF_COL_TIMESTAMP)[first])) {
