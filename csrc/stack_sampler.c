@@ -142,7 +142,15 @@ record_error(dprof_stack_sampler *s, const char *what)
     if (PyErr_Occurred()) {
         PyObject *type, *value, *tb;
         PyErr_Fetch(&type, &value, &tb);
-        msg = value ? PyObject_Str(value) : NULL;
+        /* May be called during the thread walk, which must not run Python code:
+         * only a built-in exception's str() is taken (it is C); others are named
+         * by type. */
+        if (value != NULL && !(PyType_GetFlags(Py_TYPE(value)) & Py_TPFLAGS_HEAPTYPE)) {
+            msg = PyObject_Str(value);
+        }
+        else if (value != NULL) {
+            msg = PyUnicode_FromString(Py_TYPE(value)->tp_name);
+        }
         if (msg != NULL) {
             detail = PyUnicode_AsUTF8(msg);
             if (detail == NULL) {
