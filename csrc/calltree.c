@@ -107,7 +107,13 @@ ct_grow(void **buf, size_t *cap, size_t need, size_t elem)
     }
     size_t ncap = *cap ? *cap : 16;
     while (ncap < need) {
+        if (ncap > SIZE_MAX / 2) {
+            return -1;
+        }
         ncap *= 2;
+    }
+    if (ncap > SIZE_MAX / elem) {
+        return -1;   /* the byte count would wrap: treat as out of memory */
     }
     void *nbuf = realloc(*buf, ncap * elem);
     if (nbuf == NULL) {

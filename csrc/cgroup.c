@@ -10,6 +10,9 @@
 #include <string.h>
 
 /* snprintf that may truncate (reasons are messages, a cut one is fine). */
+static void fmt(char *buf, size_t len, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 fmt(char *buf, size_t len, const char *format, ...)
 {

@@ -25,8 +25,8 @@ enum dprof_type_slot {
     DPROF_TYPE_SAMPLER = 0,     /* dprof._native.Sampler (resource sampler) */
     DPROF_TYPE_STACK_SAMPLER,   /* dprof._native.StackSampler */
     DPROF_TYPE_STACK_TABLE,     /* dprof._native.StackTable (aggregated stacks) */
+    DPROF_TYPE_SAMPLER_COLUMN,  /* dprof._native._SamplerColumn (Sampler.columns) */
     DPROF_TYPE_SPARE_1,
-    DPROF_TYPE_SPARE_2,
     DPROF_TYPE__COUNT
 };
 

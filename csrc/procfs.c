@@ -425,6 +425,63 @@ dprof_pidvec_free(dprof_pidvec *v)
     v->count = v->cap = 0;
 }
 
+int
+dprof_read_pid_list(dprof_kfile *f, dprof_pidvec *out)
+{
+    /* Read in pieces: a process with a few hundred children has a list longer
+     * than one buffer, and a pid cut at the end of a piece must not be taken for
+     * a small pid. Digits at the end of a full piece are carried over. */
+    char buf[4096];
+    size_t carry = 0;
+    off_t offset = 0;
+    if (f->fd < 0) {
+        return -EBADF;
+    }
+    for (;;) {
+        size_t room = sizeof(buf) - 1 - carry;
+        ssize_t n = pread(f->fd, buf + carry, room, offset);
+        size_t len, usable;
+        int at_end;
+        const char *p;
+        double pid;
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -errno;
+        }
+        offset += n;
+        len = carry + (size_t)n;
+        at_end = (size_t)n < room;   /* short read: the whole file (see kfile_read) */
+        usable = len;
+        if (!at_end) {
+            while (usable > 0 && isdigit((unsigned char)buf[usable - 1])) {
+                usable--;
+            }
+            if (usable == 0) {
+                return -EPROTO;   /* 4 KB of digits is no list of pids */
+            }
+        }
+        carry = len - usable;
+        buf[len] = '\0';
+        {
+            char kept = buf[usable];
+            buf[usable] = '\0';
+            p = buf;
+            while (next_number(&p, &pid) == 0) {
+                if (dprof_pidvec_push(out, (int)pid) < 0) {
+                    return -ENOMEM;
+                }
+            }
+            buf[usable] = kept;
+        }
+        if (at_end) {
+            return 0;
+        }
+        memmove(buf, buf + usable, carry);
+    }
+}
+
 /* Appends the children of every thread of `pid` read from .../children files.
  * Returns 0, -ENOENT when the kernel lacks those files, or -errno. */
 static int
@@ -441,35 +498,26 @@ children_from_files(int pid, dprof_pidvec *out)
     }
     while ((ent = readdir(dir)) != NULL) {
         char cpath[320];
-        char buf[4096];
         dprof_kfile f;
-        ssize_t n;
-        const char *p;
-        double child;
+        int rc;
         if (!isdigit((unsigned char)ent->d_name[0])) {
             continue;
         }
         snprintf(cpath, sizeof(cpath), "/proc/%d/task/%s/children", pid, ent->d_name);
-        int orc = dprof_kfile_open(&f, cpath);
-        if (orc < 0) {
-            if (orc == -ENOENT && !found_file) {
+        rc = dprof_kfile_open(&f, cpath);
+        if (rc < 0) {
+            if (rc == -ENOENT && !found_file) {
                 closedir(dir);
                 return -ENOENT;
             }
-            continue;
+            continue;   /* the thread ended meanwhile */
         }
         found_file = 1;
-        n = dprof_kfile_read(&f, buf, sizeof(buf));
+        rc = dprof_read_pid_list(&f, out);
         dprof_kfile_close(&f);
-        if (n < 0) {
-            continue;
-        }
-        p = buf;
-        while (next_number(&p, &child) == 0) {
-            if (dprof_pidvec_push(out, (int)child) < 0) {
-                closedir(dir);
-                return -ENOMEM;
-            }
+        if (rc == -ENOMEM) {
+            closedir(dir);
+            return rc;
         }
     }
     closedir(dir);

@@ -117,6 +117,11 @@ typedef struct {
 int dprof_pidvec_push(dprof_pidvec *v, int pid);    /* 0 or -ENOMEM */
 void dprof_pidvec_free(dprof_pidvec *v);
 
+/* Appends the pids of a whitespace-separated list file (a .../children file) of
+ * any length to `out`. Returns 0 or -errno (-ENOMEM, -EPROTO for a file that is
+ * not such a list). */
+int dprof_read_pid_list(dprof_kfile *f, dprof_pidvec *out);
+
 /* Fills `out` (cleared first) with every descendant of `pid`, not `pid` itself.
  * Uses /proc/PID/task/TID/children when the kernel has it, else scans /proc for
  * parent pids. Returns 0 or -errno. */

@@ -10,6 +10,7 @@
 
 #include "cgroup.h"
 #include "nvml.h"
+#include "proc_tree.h"
 #include "procfs.h"
 
 #include <errno.h>
@@ -71,23 +72,13 @@ struct dprof_colbuf {
     double data[];
 };
 
-/* Kept-open files of one process. */
-typedef struct {
-    int pid;
-    dprof_kfile stat, statm, status, io;
-    dprof_threads threads;
-} proc_reader;
-
 /* Everything opened for sampling; reopened after fork (see ensure_open). */
 typedef struct {
     int opened;
     pid_t opened_in;                 /* getpid() when opened */
     int pid;                         /* the target, resolved */
-    proc_reader target;
-    proc_reader *desc;               /* descendants, when cfg.children */
-    size_t ndesc, desc_cap;
-    dprof_pidvec found;              /* scratch for dprof_descendants */
-    double last_tree_scan;
+    dprof_proc_tree tree;            /* the target, and its descendants when
+                                      * cfg.children */
     dprof_kfile sysstat, meminfo, netdev;
     dprof_cgroup cgroup;
     dprof_nvml nvml;
@@ -166,21 +157,22 @@ atfork_parent(void)
 static double now_s(void);
 
 /* In the child only the forking thread exists: no sampler thread runs, so every
- * engine is marked stopped, and every lock is made fresh. */
+ * engine is marked stopped. Every lock was taken by this thread in
+ * atfork_prepare, so it is still its owner in the child and unlocks them. */
 static void
 atfork_child(void)
 {
     for (dprof_sampler *s = registry_head; s != NULL; s = s->next) {
-        pthread_mutex_init(&s->lock, NULL);
-        pthread_mutex_init(&s->ctl, NULL);
         if (s->thread_started && !atomic_load(&s->thread_done)) {
             s->stopped_at = now_s();
         }
         s->thread_started = 0;
         atomic_store(&s->thread_done, 1);
         atomic_store(&s->stop_requested, 0);
+        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(&s->ctl);
     }
-    pthread_mutex_init(&registry_lock, NULL);
+    pthread_mutex_unlock(&registry_lock);
 }
 
 static void
@@ -200,6 +192,9 @@ now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static void fmt(char *buf, size_t len, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 fmt(char *buf, size_t len, const char *format, ...)
 {
@@ -213,6 +208,9 @@ fmt(char *buf, size_t len, const char *format, ...)
 }
 
 /* Records a read failure; called with s->lock held. */
+static void record_error(dprof_sampler *s, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 record_error(dprof_sampler *s, const char *format, ...)
 {
@@ -223,6 +221,16 @@ record_error(dprof_sampler *s, const char *format, ...)
     vsnprintf(s->last_error, sizeof(s->last_error), format, ap);
     va_end(ap);
 }
+
+/* dprof_proc_tree_report for the descendant readers; s->lock held. */
+static void
+report_tree_error(void *ctx, const char *message)
+{
+    record_error((dprof_sampler *)ctx, "%s", message);
+}
+
+static void set_missing(readers *r, int first, int last, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
 set_missing(readers *r, int first, int last, const char *format, ...)
@@ -237,147 +245,12 @@ set_missing(readers *r, int first, int last, const char *format, ...)
     }
 }
 
-/* ---- per-process readers ---- */
-
-static void
-proc_close(proc_reader *p)
-{
-    dprof_kfile_close(&p->stat);
-    dprof_kfile_close(&p->statm);
-    dprof_kfile_close(&p->status);
-    dprof_kfile_close(&p->io);
-    dprof_threads_close(&p->threads);
-}
-
-/* Opens the files of `pid`. Returns 0 or -errno of the stat file (the one the
- * process cannot be sampled without); *io_err gets the io file's -errno. */
-static int
-proc_open(proc_reader *p, int pid, int *io_err)
-{
-    char path[64];
-    int rc;
-    memset(p, 0, sizeof(*p));
-    p->stat.fd = p->statm.fd = p->status.fd = p->io.fd = -1;
-    p->threads.task_dirfd = -1;
-    p->pid = pid;
-    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    rc = dprof_kfile_open(&p->stat, path);
-    if (rc < 0) {
-        return rc;
-    }
-    snprintf(path, sizeof(path), "/proc/%d/statm", pid);
-    rc = dprof_kfile_open(&p->statm, path);
-    if (rc == 0) {
-        snprintf(path, sizeof(path), "/proc/%d/status", pid);
-        rc = dprof_kfile_open(&p->status, path);
-    }
-    if (rc == 0) {
-        rc = dprof_threads_open(&p->threads, pid);
-    }
-    if (rc < 0) {
-        proc_close(p);
-        return rc;
-    }
-    snprintf(path, sizeof(path), "/proc/%d/io", pid);
-    *io_err = dprof_kfile_open(&p->io, path);
-    return 0;
-}
-
-/* Sums of one or more processes. */
-typedef struct {
-    double utime, stime, rss, hwm, vms;
-    double rchar, wchar, syscr, syscw, read_bytes, write_bytes;
-    double vctx, ivctx, minflt, majflt, threads;
-    dprof_thread_states ts;
-} proc_sums;
-
-/* Reads one process into `sum`. Returns 0, -ESRCH when it has gone, or another
- * -errno (recorded by the caller). `with_reaped` adds the times and faults of
- * its reaped children. `full` also reads the slow files (status, threads). */
-static int
-proc_read(proc_reader *p, proc_sums *sum, int with_reaped, int full, int *io_failed)
-{
-    char buf[4096];
-    dprof_stat st;
-    dprof_statm sm;
-    dprof_status ss;
-    dprof_io io;
-    dprof_thread_states ts;
-    ssize_t n = dprof_kfile_read(&p->stat, buf, sizeof(buf));
-    if (n == -ESRCH || n == 0) {
-        return -ESRCH;
-    }
-    if (n < 0) {
-        return (int)n;
-    }
-    if (dprof_parse_stat(buf, &st) < 0) {
-        return -EPROTO;
-    }
-    if (st.state == 'Z' || st.state == 'X') {
-        return -ESRCH;   /* exited; its times move to its parent when reaped */
-    }
-    n = dprof_kfile_read(&p->statm, buf, sizeof(buf));
-    if (n <= 0 || dprof_parse_statm(buf, &sm) < 0) {
-        return n == 0 ? -ESRCH : (n < 0 ? (int)n : -EPROTO);
-    }
-    memset(&ss, 0, sizeof(ss));
-    memset(&ts, 0, sizeof(ts));
-    if (full) {
-        n = dprof_kfile_read(&p->status, buf, sizeof(buf));
-        if (n <= 0 || dprof_parse_status(buf, &ss) < 0) {
-            return n == 0 ? -ESRCH : (n < 0 ? (int)n : -EPROTO);
-        }
-        n = dprof_threads_scan(&p->threads, &ts);
-        if (n < 0) {
-            return (int)n;
-        }
-    }
-    sum->utime += st.utime + (with_reaped ? st.cutime : 0.0);
-    sum->stime += st.stime + (with_reaped ? st.cstime : 0.0);
-    sum->minflt += st.minflt + (with_reaped ? st.cminflt : 0.0);
-    sum->majflt += st.majflt + (with_reaped ? st.cmajflt : 0.0);
-    sum->threads += st.num_threads;
-    sum->rss += sm.resident_pages;
-    sum->vms += sm.size_pages;
-    sum->hwm += ss.vm_hwm_kb;
-    sum->vctx += ss.voluntary_ctxt;
-    sum->ivctx += ss.nonvoluntary_ctxt;
-    sum->ts.running += ts.running;
-    sum->ts.sleeping += ts.sleeping;
-    sum->ts.disk_wait += ts.disk_wait;
-    sum->ts.total += ts.total;
-    sum->ts.blkio_ticks += ts.blkio_ticks;
-    *io_failed = 0;
-    if (p->io.fd >= 0) {
-        n = dprof_kfile_read(&p->io, buf, sizeof(buf));
-        if (n > 0 && dprof_parse_io(buf, &io) == 0) {
-            sum->rchar += io.rchar;
-            sum->wchar += io.wchar;
-            sum->syscr += io.syscr;
-            sum->syscw += io.syscw;
-            sum->read_bytes += io.read_bytes;
-            sum->write_bytes += io.write_bytes;
-        }
-        else {
-            *io_failed = 1;
-        }
-    }
-    return 0;
-}
-
 /* ---- opening and closing the readers ---- */
 
 static void
 close_readers(readers *r, int after_fork)
 {
-    proc_close(&r->target);
-    for (size_t i = 0; i < r->ndesc; i++) {
-        proc_close(&r->desc[i]);
-    }
-    free(r->desc);
-    r->desc = NULL;
-    r->ndesc = r->desc_cap = 0;
-    dprof_pidvec_free(&r->found);
+    dprof_proc_tree_close(&r->tree);
     dprof_kfile_close(&r->sysstat);
     dprof_kfile_close(&r->meminfo);
     dprof_kfile_close(&r->netdev);
@@ -438,10 +311,9 @@ open_readers(dprof_sampler *s, char *msg, size_t msg_len)
     r->own_hwm = 0.0;
     r->last_full = -INFINITY;
     r->last_system = -INFINITY;
-    r->last_tree_scan = -INFINITY;
     r->sysstat.fd = r->meminfo.fd = r->netdev.fd = -1;
 
-    rc = proc_open(&r->target, r->pid, &io_err);
+    rc = dprof_proc_tree_open(&r->tree, r->pid, &io_err);
     if (rc < 0) {
         fmt(msg, msg_len, "cannot sample process %d: /proc/%d: %s", r->pid, r->pid,
             strerror(-rc));
@@ -512,63 +384,6 @@ ensure_open(dprof_sampler *s, char *msg, size_t msg_len)
     return open_readers(s, msg, msg_len);
 }
 
-/* ---- descendants ---- */
-
-static void
-refresh_tree(dprof_sampler *s)
-{
-    readers *r = &s->r;
-    size_t kept = 0;
-    int rc = dprof_descendants(r->pid, &r->found);
-    if (rc < 0) {
-        record_error(s, "cannot list the descendants of process %d: %s", r->pid,
-                     strerror(-rc));
-        return;
-    }
-    /* Close readers of processes that left the tree. */
-    for (size_t i = 0; i < r->ndesc; i++) {
-        int still = 0;
-        for (size_t k = 0; k < r->found.count; k++) {
-            if (r->found.pids[k] == r->desc[i].pid) {
-                still = 1;
-                r->found.pids[k] = 0;   /* known: not to be opened again */
-                break;
-            }
-        }
-        if (still) {
-            r->desc[kept++] = r->desc[i];
-        }
-        else {
-            proc_close(&r->desc[i]);
-        }
-    }
-    r->ndesc = kept;
-    /* Open readers of newcomers. */
-    for (size_t k = 0; k < r->found.count; k++) {
-        int io_err = 0;
-        if (r->found.pids[k] <= 0) {
-            continue;
-        }
-        if (r->ndesc == r->desc_cap) {
-            size_t cap = r->desc_cap ? r->desc_cap * 2 : 8;
-            proc_reader *grown = realloc(r->desc, cap * sizeof(*grown));
-            if (grown == NULL) {
-                record_error(s, "out of memory tracking descendants of process %d", r->pid);
-                return;
-            }
-            r->desc = grown;
-            r->desc_cap = cap;
-        }
-        if (proc_open(&r->desc[r->ndesc], r->found.pids[k], &io_err) == 0) {
-            if (io_err < 0) {
-                record_error(s, "cannot read /proc/%d/io (%s): that descendant's I/O is "
-                             "not counted", r->found.pids[k], strerror(-io_err));
-            }
-            r->ndesc++;
-        }
-    }
-}
-
 /* ---- one sample ---- */
 
 /* Fills row with one sample taken at `now`; with s->lock held and readers
@@ -577,7 +392,7 @@ static int
 take_sample(dprof_sampler *s, double now, int full, double row[DPROF_COL__COUNT])
 {
     readers *r = &s->r;
-    proc_sums sum;
+    dprof_proc_sums sum;
     char buf[4096];
     ssize_t n;
     int io_failed = 0;
@@ -589,7 +404,7 @@ take_sample(dprof_sampler *s, double now, int full, double row[DPROF_COL__COUNT]
     row[DPROF_COL_TIMESTAMP] = now;
     memset(&sum, 0, sizeof(sum));
 
-    rc = proc_read(&r->target, &sum, s->cfg.children, full, &io_failed);
+    rc = dprof_proc_read(&r->tree.target, &sum, s->cfg.children, full, &io_failed);
     if (rc == -ESRCH) {
         return -ESRCH;
     }
@@ -604,23 +419,8 @@ take_sample(dprof_sampler *s, double now, int full, double row[DPROF_COL__COUNT]
         r->own_hwm = sum.hwm * 1024.0;   /* only the target's so far */
     }
     if (s->cfg.children) {
-        size_t kept = 0;
-        if (now - r->last_tree_scan >= TREE_RESCAN_S) {
-            refresh_tree(s);
-            r->last_tree_scan = now;
-        }
-        for (size_t i = 0; i < r->ndesc; i++) {
-            int failed = 0;
-            rc = proc_read(&r->desc[i], &sum, 1, full, &failed);
-            if (rc < 0) {
-                /* Gone (or going): drop it; its times reach its parent's
-                 * cutime/cstime when it is reaped. */
-                proc_close(&r->desc[i]);
-                continue;
-            }
-            r->desc[kept++] = r->desc[i];
-        }
-        r->ndesc = kept;
+        dprof_proc_tree_add_descendants(&r->tree, now, TREE_RESCAN_S, full, &sum,
+                                        report_tree_error, s);
     }
 
     row[DPROF_COL_CPU_USER_S] = sum.utime / r->clk_tck;
@@ -1183,12 +983,14 @@ first_sample_since(const dprof_sampler *s, double since)
 }
 
 dprof_colbuf *
-dprof_sampler_columns(dprof_sampler *s, double since, size_t *first, size_t *samples)
+dprof_sampler_columns(dprof_sampler *s, double since, size_t *first, size_t *samples,
+                      int *err)
 {
     dprof_colbuf *out = NULL;
     pthread_mutex_lock(&s->lock);
     *first = 0;
     *samples = 0;
+    *err = 0;
     if (s->buf != NULL && s->samples > 0) {
         size_t start = first_sample_since(s, since);
         size_t n = s->samples - start;
@@ -1207,6 +1009,9 @@ dprof_sampler_columns(dprof_sampler *s, double since, size_t *first, size_t *sam
                            n * sizeof(double));
                 }
                 *samples = n;
+            }
+            else {
+                *err = -DPROF_ENOMEM;   /* not "no samples": the caller must say so */
             }
         }
         else {

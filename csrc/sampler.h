@@ -150,10 +150,11 @@ void dprof_sampler_get_info(dprof_sampler *s, dprof_sampler_info *out);
  * samples while running (so a view never sees compaction, and a caller that
  * wants a recent window does not pay for the whole buffer). *first is the index
  * of the first sample in the returned block's columns, *samples the number of
- * samples from there; NULL with *samples = 0 when there are none or memory is
- * short. Release with dprof_colbuf_release. */
+ * samples from there; NULL with *samples = 0 when there are none, and NULL with
+ * *err = -DPROF_ENOMEM when the snapshot could not be allocated (*err is 0
+ * otherwise). Release with dprof_colbuf_release. */
 dprof_colbuf *dprof_sampler_columns(dprof_sampler *s, double since, size_t *first,
-                                    size_t *samples);
+                                    size_t *samples, int *err);
 dprof_colbuf *dprof_colbuf_ref(dprof_colbuf *b);   /* adds a reference, returns b */
 const double *dprof_colbuf_column(const dprof_colbuf *b, int col);
 void dprof_colbuf_release(dprof_colbuf *b);

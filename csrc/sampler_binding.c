@@ -6,13 +6,14 @@
  * arrays through the buffer protocol.
  *
  * Exports: each column is exposed as a memoryview over a small private
- * `_SamplerColumn` object that holds a reference to the engine's refcounted
+ * `_SamplerColumn` object (its type lives in module state) that holds a reference to the engine's refcounted
  * array block (not to the Sampler), so a view stays valid after the Sampler is
  * restarted or freed. When stopped the views are zero-copy; while running they
  * are over a snapshot copy, because the thread keeps writing and compacting.
  */
 #include "module_state.h"
 
+#include <errno.h>
 #include <math.h>
 
 #include "sampler.h"
@@ -29,8 +30,6 @@ typedef struct {
     Py_ssize_t shape[1];
     Py_ssize_t strides[1];
 } ColumnObject;
-
-#define COLUMN_TYPE_ATTR "_SamplerColumn"
 
 /* Only the sampler makes columns; Python 3.9 lacks the flag, and a column made
  * there by hand is simply empty. */
@@ -194,7 +193,7 @@ sampler_start(PyObject *op, PyObject *Py_UNUSED(ignored))
         if (rc == -DPROF_ENOMEM) {
             return PyErr_NoMemory();
         }
-        return raise_engine_error(op, rc == -2 /* ENOENT */ ? -DPROF_ESRCH : rc, msg);
+        return raise_engine_error(op, rc == -ENOENT ? -DPROF_ESRCH : rc, msg);
     }
     Py_RETURN_NONE;
 }
@@ -252,7 +251,7 @@ sampler_sample_once(PyObject *op, PyObject *Py_UNUSED(ignored))
      * sampler thread to finish one sample (that thread never needs the GIL). */
     int rc = dprof_sampler_sample_once(self->engine, row, msg, sizeof(msg));
     if (rc < 0) {
-        return raise_engine_error(op, rc == -3 || rc == -2 ? -DPROF_ESRCH : rc, msg);
+        return raise_engine_error(op, rc == -ESRCH || rc == -ENOENT ? -DPROF_ESRCH : rc, msg);
     }
     return row_to_dict(row);
 }
@@ -270,10 +269,12 @@ sampler_columns(PyObject *op, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"since", NULL};
     SamplerObject *self = (SamplerObject *)op;
-    PyObject *module, *column_type = NULL, *dict = NULL, *since_obj = Py_None;
+    PyObject *module, *dict = NULL, *since_obj = Py_None;
+    PyTypeObject *column_type;   /* borrowed from module state */
     dprof_colbuf *buf;
     size_t samples = 0, first = 0;
     double since = -INFINITY;
+    int err;
 
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:columns", kwlist, &since_obj)) {
         return NULL;
@@ -293,23 +294,21 @@ sampler_columns(PyObject *op, PyObject *args, PyObject *kwargs)
     if (module == NULL) {
         return NULL;
     }
-    column_type = PyObject_GetAttrString(module, COLUMN_TYPE_ATTR);
-    if (column_type == NULL) {
+    column_type = (PyTypeObject *)dprof_get_state(module)->types[DPROF_TYPE_SAMPLER_COLUMN];
+    if (column_type == NULL) {   /* module state cleared: the interpreter is exiting */
+        PyErr_SetString(PyExc_RuntimeError, "dprof._native is being torn down");
         return NULL;
     }
-    if (!PyType_Check(column_type)) {
-        PyErr_SetString(PyExc_TypeError, "dprof._native." COLUMN_TYPE_ATTR " was replaced");
-        Py_DECREF(column_type);
-        return NULL;
+    buf = dprof_sampler_columns(self->engine, since, &first, &samples, &err);   /* ours */
+    if (err < 0) {
+        return PyErr_NoMemory();
     }
-    buf = dprof_sampler_columns(self->engine, since, &first, &samples);   /* our reference */
     dict = PyDict_New();
     if (dict == NULL) {
         goto error;
     }
     for (int c = 0; c < DPROF_COL__COUNT; c++) {
-        PyTypeObject *tp = (PyTypeObject *)column_type;
-        ColumnObject *col = (ColumnObject *)tp->tp_alloc(tp, 0);
+        ColumnObject *col = (ColumnObject *)column_type->tp_alloc(column_type, 0);
         PyObject *view;
         if (col == NULL) {
             goto error;
@@ -333,11 +332,9 @@ sampler_columns(PyObject *op, PyObject *args, PyObject *kwargs)
         Py_DECREF(view);
     }
     dprof_colbuf_release(buf);
-    Py_DECREF(column_type);
     return dict;
 error:
     dprof_colbuf_release(buf);
-    Py_XDECREF(column_type);
     Py_XDECREF(dict);
     return NULL;
 }
@@ -362,7 +359,8 @@ sampler_missing(PyObject *op, PyObject *Py_UNUSED(ignored))
         int rc = dprof_sampler_missing(self->engine, c, reason, sizeof(reason));
         if (rc < 0) {
             Py_DECREF(dict);
-            return raise_engine_error(op, rc == -2 || rc == -3 ? -DPROF_ESRCH : rc, reason);
+            return raise_engine_error(op, rc == -ENOENT || rc == -ESRCH ? -DPROF_ESRCH : rc,
+                                      reason);
         }
         if (rc == 0) {
             continue;
@@ -544,16 +542,14 @@ dprof_sampler_register(PyObject *module, dprof_state *state)
     if (PyModule_AddObjectRef(module, "Sampler", sampler_type) < 0) {
         return -1;
     }
-    /* The column type is kept alive by the module attribute; module state has
-     * no slot for it. */
     column_type = PyType_FromModuleAndSpec(module, &column_spec, NULL);
     if (column_type == NULL) {
         return -1;
     }
-    if (PyModule_AddObjectRef(module, COLUMN_TYPE_ATTR, column_type) < 0) {
-        Py_DECREF(column_type);
+    state->types[DPROF_TYPE_SAMPLER_COLUMN] = column_type;   /* state owns this reference */
+    /* Still a module attribute (the stub names it), but columns() uses the state. */
+    if (PyModule_AddObjectRef(module, "_SamplerColumn", column_type) < 0) {
         return -1;
     }
-    Py_DECREF(column_type);
     return 0;
 }

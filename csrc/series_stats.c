@@ -78,8 +78,11 @@ dprof_series_compact(const double *values, size_t n, double *scratch)
 {
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!isnan(values[i])) {
-            scratch[m++] = values[i];
+        /* Read once: the binding runs this without the GIL over a buffer that
+         * another thread may write, and scratch must hold no NaN. */
+        double x = values[i];
+        if (!isnan(x)) {
+            scratch[m++] = x;
         }
     }
     return m;

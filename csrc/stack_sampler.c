@@ -97,7 +97,10 @@ struct dprof_stack_sampler {
     int32_t *scratch;               /* frame ids of one stack, leaf first */
     dprof_stack_sampler_stats stats;
     dprof_thread_name *names;       /* one per thread seen, in order of first sight */
+    unsigned long *name_idents;     /* their threading idents, parallel to names */
     size_t nnames, names_cap;
+    size_t names_resolved;          /* names[0..names_resolved) have been looked up */
+    int stopping;                   /* a stop() is joining the thread (GIL released) */
 };
 
 /* ---- fork safety: a child must not believe a sampler thread runs in it ---- */
@@ -114,6 +117,7 @@ atfork_child(void)
 {
     for (dprof_stack_sampler *s = active_head; s != NULL; s = s->next_active) {
         s->running = 0;
+        s->stopping = 0;    /* a stop() joining in the parent has no thread here */
         s->stats.forked = 1;
         /* The thread is gone; its locks may have been held at fork: start over. */
         pthread_mutex_init(&s->wake_lock, NULL);
@@ -158,7 +162,15 @@ record_error(dprof_stack_sampler *s, const char *what)
     if (PyErr_Occurred()) {
         PyObject *type, *value, *tb;
         PyErr_Fetch(&type, &value, &tb);
-        msg = value ? PyObject_Str(value) : NULL;
+        /* May be called during the thread walk, which must not run Python code:
+         * only a built-in exception's str() is taken (it is C); others are named
+         * by type. */
+        if (value != NULL && !(PyType_GetFlags(Py_TYPE(value)) & Py_TPFLAGS_HEAPTYPE)) {
+            msg = PyObject_Str(value);
+        }
+        else if (value != NULL) {
+            msg = PyUnicode_FromString(Py_TYPE(value)->tp_name);
+        }
         if (msg != NULL) {
             detail = PyUnicode_AsUTF8(msg);
             if (detail == NULL) {
@@ -188,15 +200,12 @@ ptr_hash(const void *p)
     return (size_t)x;
 }
 
+/* Interns str attribute `attr` of a code object ("?" when it is not a str); the
+ * string id, or -1 when memory ran out. */
 static int32_t
-intern_attr_string(dprof_stack_sampler *s, PyObject *code, const char *attr,
-                   const char *fallback_attr)
+intern_attr_string(dprof_stack_sampler *s, PyObject *code, const char *attr)
 {
     PyObject *v = PyObject_GetAttrString(code, attr);   /* new ref */
-    if (v == NULL && fallback_attr != NULL) {
-        PyErr_Clear();
-        v = PyObject_GetAttrString(code, fallback_attr);
-    }
     const char *str = "?";
     Py_ssize_t len = 1;
     if (v != NULL && PyUnicode_Check(v)) {
@@ -267,9 +276,14 @@ code_cache_get(dprof_stack_sampler *s, PyObject *code)
         cc->cap = ncap;
     }
     code_entry ent = {NULL, -1, -1, NULL, 0};
-    ent.filename = intern_attr_string(s, code, "co_filename", NULL);
-    /* co_qualname (3.11+) names methods by class; co_name before that. */
-    ent.function = intern_attr_string(s, code, "co_qualname", "co_name");
+    ent.filename = intern_attr_string(s, code, "co_filename");
+    /* co_qualname (3.11+) names methods by class; co_name before that. Asking for
+     * the one that exists raises nothing, so the walk allocates no exception. */
+#if PY_VERSION_HEX >= 0x030B0000
+    ent.function = intern_attr_string(s, code, "co_qualname");
+#else
+    ent.function = intern_attr_string(s, code, "co_name");
+#endif
     if (ent.filename < 0 || ent.function < 0) {
         return NULL;
     }
@@ -339,11 +353,11 @@ leaf_at_call(dprof_stack_sampler *s, PyFrameObject *frame, const code_entry *ce)
     return s->call_flags[ce->ops[lasti]] != 0;
 }
 
-/* Remembers the threading.Thread name of a newly seen thread (looked up once, under
- * the GIL, in threading._active by the thread's ident), so that threads that end
- * before stop still have their names. Failures leave the thread unnamed. */
+/* Notes a newly seen thread so that its threading.Thread name is looked up after
+ * the walk (resolve_thread_names): threads that end before stop keep their names.
+ * Nothing here may run Python code (see sample_all). Failures leave it unnamed. */
 static void
-remember_thread_name(dprof_stack_sampler *s, PyThreadState *ts, pid_t tid)
+note_new_thread(dprof_stack_sampler *s, PyThreadState *ts, pid_t tid)
 {
     for (size_t i = 0; i < s->nnames; i++) {
         if (s->names[i].tid == (uint64_t)tid) {
@@ -353,44 +367,69 @@ remember_thread_name(dprof_stack_sampler *s, PyThreadState *ts, pid_t tid)
     if (s->nnames == s->names_cap) {
         size_t ncap = s->names_cap ? s->names_cap * 2 : 16;
         dprof_thread_name *n = PyMem_RawRealloc(s->names, ncap * sizeof *n);
-        if (n == NULL) {
-            return;
+        unsigned long *idents = PyMem_RawRealloc(s->name_idents, ncap * sizeof *idents);
+        if (n != NULL) {
+            s->names = n;
         }
-        s->names = n;
+        if (idents != NULL) {
+            s->name_idents = idents;
+        }
+        if (n == NULL || idents == NULL) {
+            return;   /* both arrays keep their old (valid) size */
+        }
         s->names_cap = ncap;
     }
-    int32_t sid = -1;
-    PyObject *name = NULL, *mod = NULL, *active = NULL, *key = NULL, *thread = NULL;
-    PyObject *modname = PyUnicode_FromString("threading");             /* new */
+    s->names[s->nnames].tid = (uint64_t)tid;
+    s->names[s->nnames].name = -1;
+    s->name_idents[s->nnames] = ts->thread_id;   /* threading.get_ident() */
+    s->nnames++;
+}
+
+/* Looks up the names of the threads noted since the last call, in
+ * threading._active by ident. Runs Python code (the Thread.name property), so only
+ * after the walk, when no PyThreadState pointer is held any more. */
+static void
+resolve_thread_names(dprof_stack_sampler *s)
+{
+    PyObject *modname = NULL, *mod = NULL, *active = NULL;
+    if (s->names_resolved == s->nnames) {
+        return;
+    }
+    modname = PyUnicode_FromString("threading");                        /* new */
     if (modname != NULL) {
         mod = PyImport_GetModule(modname);                              /* new or NULL */
     }
     if (mod != NULL) {
         active = PyObject_GetAttrString(mod, "_active");                /* new */
     }
-    if (active != NULL && PyDict_Check(active)) {
-        key = PyLong_FromUnsignedLong(ts->thread_id);                   /* new */
+    for (size_t i = s->names_resolved; i < s->nnames; i++) {
+        PyObject *key, *thread, *name = NULL;
+        if (active == NULL || !PyDict_Check(active)) {
+            break;
+        }
+        key = PyLong_FromUnsignedLong(s->name_idents[i]);               /* new */
         thread = key ? PyDict_GetItemWithError(active, key) : NULL;     /* borrowed */
         if (thread != NULL) {
+            Py_INCREF(thread);   /* the name getter may change _active */
             name = PyObject_GetAttrString(thread, "name");              /* new */
+            Py_DECREF(thread);
         }
-    }
-    if (name != NULL && PyUnicode_Check(name)) {
-        Py_ssize_t len;
-        const char *u = PyUnicode_AsUTF8AndSize(name, &len);
-        if (u != NULL) {
-            sid = dprof_calltree_intern_string(s->table, u, (size_t)len);
+        if (name != NULL && PyUnicode_Check(name)) {
+            Py_ssize_t len;
+            const char *u = PyUnicode_AsUTF8AndSize(name, &len);
+            if (u != NULL) {
+                s->names[i].name = dprof_calltree_intern_string(s->table, u, (size_t)len);
+            }
         }
+        PyErr_Clear();   /* an unnamed thread is not a failure */
+        Py_XDECREF(name);
+        Py_XDECREF(key);
     }
     PyErr_Clear();
-    Py_XDECREF(name);
-    Py_XDECREF(key);
     Py_XDECREF(active);
     Py_XDECREF(mod);
     Py_XDECREF(modname);
-    s->names[s->nnames].tid = (uint64_t)tid;
-    s->names[s->nnames].name = sid;
-    s->nnames++;
+    s->names_resolved = s->nnames;
 }
 
 /* The kernel TID of a thread state's thread, or 0. */
@@ -549,7 +588,7 @@ sample_thread(dprof_stack_sampler *s, PyThreadState *ts, uint64_t now, int recor
         return;
     }
     if (!task->have_prev) {
-        remember_thread_name(s, ts, tid);
+        note_new_thread(s, ts, tid);
     }
     task->seen_tick = s->tick;
     uint64_t cpu_ns, runq_ns;
@@ -609,21 +648,37 @@ sample_thread(dprof_stack_sampler *s, PyThreadState *ts, uint64_t now, int recor
     task->prev_runq_ns = runq_ns;
 }
 
-/* One tick with the GIL held; record = 0 only sets the baselines. */
+/* One tick with the GIL held; record = 0 only sets the baselines.
+ *
+ * The walk holds PyThreadState pointers, which stay valid only while this thread
+ * keeps the GIL: a thread that gets it could end and free its state. So nothing in
+ * the walk may run Python code, which could hand the GIL over (the eval loop drops
+ * it when another thread asks): thread names are looked up after it, and the cyclic
+ * GC, which runs finalizers, is held off while frame objects are created (3.11
+ * collects right at an allocation; 3.12+ only schedules a collection). */
 static void
 sample_all(dprof_stack_sampler *s, int record)
 {
     uint64_t now = dprof_now_ns();
     s->tick++;
+#if PY_VERSION_HEX >= 0x030A0000
+    int gc_was_enabled = PyGC_Disable();
+#endif
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(s->interp); ts != NULL;
          ts = PyThreadState_Next(ts)) {
         if (ts != s->own_tstate) {
             sample_thread(s, ts, now, record);
         }
     }
+#if PY_VERSION_HEX >= 0x030A0000
+    if (gc_was_enabled) {
+        (void)PyGC_Enable();
+    }
+#endif
     if (PyErr_Occurred()) {
         record_error(s, "walking threads");
     }
+    resolve_thread_names(s);
     dprof_tasks_forget_unseen(&s->tasks, s->tick);
     s->last_tick_ns = now;
 }
@@ -771,6 +826,11 @@ dprof_stack_sampler_start(dprof_stack_sampler *s)
         PyErr_SetString(PyExc_RuntimeError, "the stack sampler is already running");
         return -1;
     }
+    if (s->stopping) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "the stack sampler is being stopped by another thread");
+        return -1;
+    }
     pthread_once(&atfork_once, install_atfork);
     memset(&s->stats, 0, sizeof s->stats);
     s->interp = PyInterpreterState_Get();
@@ -806,21 +866,30 @@ dprof_stack_sampler_stop(dprof_stack_sampler *s)
         PyErr_SetString(PyExc_RuntimeError, "the stack sampler is not running");
         return -1;
     }
+    /* Another Python thread may call stop() (or start()) while this one waits
+     * without the GIL: `running` goes to 0 now so that only this call joins the
+     * thread (joining it twice is undefined), and `stopping` keeps start() from
+     * reusing the sampler until the last sample below is in. */
+    pthread_t thread = s->thread;
+    s->running = 0;
+    s->stopping = 1;
     pthread_mutex_lock(&s->wake_lock);
     atomic_store(&s->stop_requested, 1);
     pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->wake_lock);
-    /* The sampler thread may be waiting for the GIL: let it go while joining. */
+    /* The sampler thread may be waiting for the GIL: let it go while joining. Safe:
+     * only this call touches `thread`, and the sampler's data is used by the sampler
+     * thread (with the GIL) and by us again only after the join. */
     Py_BEGIN_ALLOW_THREADS
-    pthread_join(s->thread, NULL);
+    pthread_join(thread, NULL);
     Py_END_ALLOW_THREADS
-    s->running = 0;
     active_remove(s);
     /* A last sample so the time since the previous one (up to a whole period, long
      * when the budget stretched it) is counted too. */
     sample_all(s, 1);
     settle_pending(s, 0);
     s->stats.duration_ns = dprof_now_ns() - s->start_ns;
+    s->stopping = 0;
     return 0;
 }
 
@@ -835,6 +904,7 @@ dprof_stack_sampler_take_table(dprof_stack_sampler *s)
     dprof_calltree *out = s->table;
     s->table = fresh;
     s->nnames = 0;      /* their string ids belong to the old table */
+    s->names_resolved = 0;
     /* Cached string ids belong to the old table. */
     code_cache_clear(&s->codes);
     dprof_tasks_clear(&s->tasks);
@@ -868,6 +938,7 @@ dprof_stack_sampler_free(dprof_stack_sampler *s)
     dprof_calltree_free(s->table);
     PyMem_RawFree(s->scratch);
     PyMem_RawFree(s->names);
+    PyMem_RawFree(s->name_idents);
     pthread_mutex_destroy(&s->wake_lock);
     pthread_cond_destroy(&s->wake);
     PyMem_RawFree(s);

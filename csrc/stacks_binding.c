@@ -14,6 +14,8 @@
 #include "calltree.h"
 #include "stack_sampler.h"
 
+#include <string.h>
+
 /* ---- StackTable ---------------------------------------------------------- */
 
 typedef struct {
@@ -49,12 +51,13 @@ table_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 }
 
 static void
-table_dealloc(StackTableObject *self)
+table_dealloc(PyObject *op)
 {
-    PyTypeObject *tp = Py_TYPE(self);
+    StackTableObject *self = (StackTableObject *)op;
+    PyTypeObject *tp = Py_TYPE(op);
     dprof_calltree_free(self->ct);
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
+    tp->tp_free(op);
+    Py_DECREF(tp);   /* instances of heap types own a reference to their type */
 }
 
 static int32_t
@@ -78,8 +81,9 @@ intern_py_string(dprof_calltree *ct, PyObject *obj, const char *what)
 }
 
 static PyObject *
-table_add(StackTableObject *self, PyObject *args, PyObject *kwargs)
+table_add(PyObject *op, PyObject *args, PyObject *kwargs)
 {
+    StackTableObject *self = (StackTableObject *)op;
     static char *kwlist[] = {"thread_id", "frames", "category", "seconds", "samples",
                              NULL};
     unsigned long long tid, samples = 1;
@@ -99,6 +103,16 @@ table_add(StackTableObject *self, PyObject *args, PyObject *kwargs)
                                             "(filename, function, line)");   /* new */
     if (seq == NULL) {
         return NULL;
+    }
+    /* Work on a tuple: converting a line number may run Python code (__index__)
+     * that changes a list under the loop, leaving `n` and borrowed items stale. */
+    if (PyList_Check(seq)) {
+        PyObject *tuple = PyList_AsTuple(seq);   /* new */
+        Py_DECREF(seq);
+        if (tuple == NULL) {
+            return NULL;
+        }
+        seq = tuple;
     }
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     int32_t *ids = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(int32_t));
@@ -158,9 +172,10 @@ check_table(PyObject *obj, PyTypeObject *type, const char *what)
 }
 
 static PyObject *
-table_merge(StackTableObject *self, PyObject *other)
+table_merge(PyObject *op, PyObject *other)
 {
-    if (check_table(other, Py_TYPE(self), "other") < 0) {
+    StackTableObject *self = (StackTableObject *)op;
+    if (check_table(other, Py_TYPE(op), "other") < 0) {
         return NULL;
     }
     if (dprof_calltree_merge(self->ct, ((StackTableObject *)other)->ct) < 0) {
@@ -217,8 +232,9 @@ error:
 }
 
 static PyObject *
-table_to_data(StackTableObject *self, PyObject *Py_UNUSED(ignored))
+table_to_data(PyObject *op, PyObject *Py_UNUSED(ignored))
 {
+    StackTableObject *self = (StackTableObject *)op;
     PyObject *frames = NULL, *stacks = NULL, *rows = NULL;
     if (frames_and_stacks(self->ct, &frames, &stacks) < 0) {
         return NULL;
@@ -251,9 +267,9 @@ static PyMethodDef table_methods[] = {
      "add(thread_id, frames, category, seconds, samples=1)\n--\n\n"
      "Add observations of one stack: frames are (filename, function, line) tuples,\n"
      "root first; category is an index into dprof.stacks.CATEGORIES."},
-    {"merge", (PyCFunction)table_merge, METH_O,
+    {"merge", table_merge, METH_O,
      "merge(other)\n--\n\nAdd every row of other to this table (by content)."},
-    {"to_data", (PyCFunction)table_to_data, METH_NOARGS,
+    {"to_data", table_to_data, METH_NOARGS,
      "to_data()\n--\n\nReturn (frames, stacks, rows): frames as (filename, function,\n"
      "line), stacks as tuples of frame ids root first, rows as (thread_id, stack_id,\n"
      "category_index, samples, seconds)."},
@@ -330,8 +346,9 @@ done:
 
 typedef struct {
     PyObject_HEAD
-    dprof_stack_sampler *sampler;   /* owned */
-    PyObject *table_type;           /* strong ref to StackTable, for stop() */
+    dprof_stack_sampler *sampler;   /* owned; NULL only if construction failed */
+    PyObject *table_type;           /* strong ref to StackTable, for stop(): it keeps
+                                     * working while the module is being torn down */
 } StackSamplerObject;
 
 static PyObject *
@@ -340,11 +357,13 @@ sampler_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     static char *kwlist[] = {"hz", "jitter", "overhead_budget", "call_opcodes", NULL};
     double hz, jitter, budget;
     Py_buffer ops;
+    StackSamplerObject *self = NULL;
+    PyObject *module;
+
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "dddy*:StackSampler", kwlist, &hz,
                                      &jitter, &budget, &ops)) {
         return NULL;
     }
-    StackSamplerObject *self = NULL;
     if (!(hz > 0.0 && hz <= 100000.0)) {
         PyErr_Format(PyExc_ValueError, "hz must be in (0, 100000], got %g", hz);
         goto done;
@@ -363,7 +382,7 @@ sampler_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
                      "opcode), got %zd", ops.len);
         goto done;
     }
-    PyObject *module = PyType_GetModule(type);     /* borrowed */
+    module = PyType_GetModule(type);     /* borrowed */
     if (module == NULL) {
         goto done;
     }
@@ -374,7 +393,7 @@ sampler_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->table_type = Py_NewRef(dprof_get_state(module)->types[DPROF_TYPE_STACK_TABLE]);
     self->sampler = dprof_stack_sampler_new(hz, jitter, budget, ops.buf);
     if (self->sampler == NULL) {
-        Py_CLEAR(self);
+        Py_CLEAR(self);   /* the exception is set by dprof_stack_sampler_new */
     }
 done:
     PyBuffer_Release(&ops);
@@ -382,33 +401,46 @@ done:
 }
 
 static void
-sampler_dealloc(StackSamplerObject *self)
+sampler_dealloc(PyObject *op)
 {
-    PyTypeObject *tp = Py_TYPE(self);
+    StackSamplerObject *self = (StackSamplerObject *)op;
+    PyTypeObject *tp = Py_TYPE(op);
+    /* Stops a running sampler first (joining its thread with the GIL released). */
     dprof_stack_sampler_free(self->sampler);
     Py_XDECREF(self->table_type);
-    tp->tp_free((PyObject *)self);
+    tp->tp_free(op);
     Py_DECREF(tp);
 }
 
 static PyObject *
-sampler_start(StackSamplerObject *self, PyObject *Py_UNUSED(ignored))
+sampler_start(PyObject *op, PyObject *Py_UNUSED(ignored))
 {
+    StackSamplerObject *self = (StackSamplerObject *)op;
     if (dprof_stack_sampler_start(self->sampler) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
 }
 
+/* The stats dict of a stopped sampler, with its thread names. New reference or NULL.
+ * Must run before the table is taken: the names' strings live in it. */
 static PyObject *
-sampler_stop(StackSamplerObject *self, PyObject *Py_UNUSED(ignored))
+stop_stats(dprof_stack_sampler *sampler)
 {
-    if (dprof_stack_sampler_stop(self->sampler) < 0) {
-        return NULL;
+    const dprof_stack_sampler_stats *st = dprof_stack_sampler_get_stats(sampler);
+    const dprof_calltree *table = dprof_stack_sampler_peek_table(sampler);
+    PyObject *stats = NULL, *first_error = NULL, *names = NULL;
+    size_t nnames;
+    const dprof_thread_name *name = dprof_stack_sampler_thread_names(sampler, &nnames);
+
+    /* The message was cut to a fixed size, maybe inside a UTF-8 sequence. */
+    first_error = PyUnicode_DecodeUTF8(st->first_error, (Py_ssize_t)strlen(st->first_error),
+                                       "replace");
+    if (first_error == NULL) {
+        goto error;
     }
-    const dprof_stack_sampler_stats *st = dprof_stack_sampler_get_stats(self->sampler);
-    PyObject *stats = Py_BuildValue(
-        "{s:d,s:K,s:K,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:O,s:s}",
+    stats = Py_BuildValue(
+        "{s:d,s:K,s:K,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:O,s:O}",
         "duration_seconds", (double)st->duration_ns / 1e9,
         "ticks", (unsigned long long)st->ticks,
         "thread_samples", (unsigned long long)st->thread_samples,
@@ -420,68 +452,89 @@ sampler_stop(StackSamplerObject *self, PyObject *Py_UNUSED(ignored))
         "truncated_stacks", (unsigned long long)st->truncated_stacks,
         "errors", (unsigned long long)st->errors,
         "forked", st->forked ? Py_True : Py_False,
-        "first_error", st->first_error);
+        "first_error", first_error);
+    if (stats == NULL) {
+        goto error;
+    }
+    names = PyDict_New();
+    if (names == NULL) {
+        goto error;
+    }
+    for (size_t i = 0; i < nnames; i++) {
+        size_t len;
+        const char *str;
+        PyObject *k, *v;
+        int rc;
+        if (name[i].name < 0) {
+            continue;
+        }
+        str = dprof_calltree_string(table, name[i].name, &len);
+        k = PyLong_FromUnsignedLongLong(name[i].tid);
+        v = PyUnicode_DecodeUTF8(str, (Py_ssize_t)len, "replace");
+        rc = (k == NULL || v == NULL) ? -1 : PyDict_SetItem(names, k, v);
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        if (rc < 0) {
+            goto error;
+        }
+    }
+    if (PyDict_SetItemString(stats, "thread_names", names) < 0) {
+        goto error;
+    }
+    Py_DECREF(names);
+    Py_DECREF(first_error);
+    return stats;
+error:
+    Py_XDECREF(names);
+    Py_XDECREF(stats);
+    Py_XDECREF(first_error);
+    return NULL;
+}
+
+static PyObject *
+sampler_stop(PyObject *op, PyObject *Py_UNUSED(ignored))
+{
+    StackSamplerObject *self = (StackSamplerObject *)op;
+    PyObject *stats, *table;
+    dprof_calltree *ct;
+
+    if (dprof_stack_sampler_stop(self->sampler) < 0) {
+        return NULL;
+    }
+    stats = stop_stats(self->sampler);
     if (stats == NULL) {
         return NULL;
     }
-    /* Thread names before the table goes (their strings live in it). */
-    size_t nnames;
-    const dprof_thread_name *names = dprof_stack_sampler_thread_names(self->sampler,
-                                                                      &nnames);
-    PyObject *name_dict = PyDict_New();
-    if (name_dict == NULL || PyDict_SetItemString(stats, "thread_names", name_dict) < 0) {
-        Py_XDECREF(name_dict);
-        Py_DECREF(stats);
-        return NULL;
-    }
-    Py_DECREF(name_dict);   /* stats holds it */
-    for (size_t i = 0; i < nnames; i++) {
-        if (names[i].name < 0) {
-            continue;
-        }
-        size_t len;
-        const char *str = dprof_calltree_string(
-            dprof_stack_sampler_peek_table(self->sampler), names[i].name, &len);
-        PyObject *k = PyLong_FromUnsignedLongLong(names[i].tid);
-        PyObject *v = PyUnicode_DecodeUTF8(str, (Py_ssize_t)len, "replace");
-        if (k == NULL || v == NULL || PyDict_SetItem(name_dict, k, v) < 0) {
-            Py_XDECREF(k);
-            Py_XDECREF(v);
-            Py_DECREF(stats);
-            return NULL;
-        }
-        Py_DECREF(k);
-        Py_DECREF(v);
-    }
-    dprof_calltree *ct = dprof_stack_sampler_take_table(self->sampler);
+    ct = dprof_stack_sampler_take_table(self->sampler);   /* ours from here on */
     if (ct == NULL) {
         Py_DECREF(stats);
         return NULL;
     }
-    PyObject *table = table_wrap((PyTypeObject *)self->table_type, ct);
+    table = table_wrap((PyTypeObject *)self->table_type, ct);   /* takes ct */
     if (table == NULL) {
         Py_DECREF(stats);
         return NULL;
     }
-    return Py_BuildValue("(NN)", table, stats);
+    return Py_BuildValue("(NN)", table, stats);   /* steals both */
 }
 
 static PyObject *
-sampler_get_running(StackSamplerObject *self, void *Py_UNUSED(closure))
+sampler_get_running(PyObject *op, void *Py_UNUSED(closure))
 {
+    StackSamplerObject *self = (StackSamplerObject *)op;
     return PyBool_FromLong(dprof_stack_sampler_running(self->sampler));
 }
 
 static PyMethodDef sampler_methods[] = {
-    {"start", (PyCFunction)sampler_start, METH_NOARGS,
+    {"start", sampler_start, METH_NOARGS,
      "start()\n--\n\nStart the sampling thread."},
-    {"stop", (PyCFunction)sampler_stop, METH_NOARGS,
+    {"stop", sampler_stop, METH_NOARGS,
      "stop()\n--\n\nStop sampling; return (StackTable, stats dict)."},
     {NULL, NULL, 0, NULL},
 };
 
 static PyGetSetDef sampler_getset[] = {
-    {"running", (getter)sampler_get_running, NULL, "Whether the thread samples.", NULL},
+    {"running", sampler_get_running, NULL, "Whether the thread samples.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

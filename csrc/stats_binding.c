@@ -160,6 +160,13 @@ series_stats(PyObject *module, PyObject *args, PyObject *kwargs)
     else {
         qseq = PySequence_Fast(percentiles_obj,
                                "percentiles must be a sequence of numbers in [0, 100]");
+        /* A tuple: converting an item may run Python code (__float__) that changes
+         * a list under the loops below, leaving `nq` and borrowed items stale. */
+        if (qseq != NULL && PyList_Check(qseq)) {
+            PyObject *tuple = PyList_AsTuple(qseq);   /* new */
+            Py_DECREF(qseq);
+            qseq = tuple;
+        }
     }
     if (qseq == NULL) {
         goto error;

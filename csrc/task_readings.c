@@ -14,9 +14,8 @@
  * the current RSS; the caller compares it with rss_bytes and otherwise reads
  * VmHWM from /proc/self/status (the mm's own mark).
  *
- * The cached descriptors are C data shared by all threads; a race between two
- * threads reopening them at once can at worst leak one descriptor after a fork,
- * so they are guarded by a small mutex only on the reopen path.
+ * The cached descriptors are C data shared by all threads, guarded by a small
+ * mutex only on the reopen path (see kept_read).
  */
 #include "task_readings.h"
 
@@ -135,23 +134,32 @@ clock_seconds(clockid_t clock)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Read a kept file into buf (NUL-terminated); returns length or -1. */
+/* Read a kept file into buf (NUL-terminated); returns length or -1.
+ *
+ * Lock-free on the common path. A reopen stores the descriptor before the pid
+ * (release), and readers load the pid before the descriptor (acquire), so a reader
+ * that sees its own pid also sees the descriptor opened for it. A reader that sees
+ * another pid takes the lock; the descriptor inherited over fork() is only ever
+ * read by a thread that saw the parent's pid, which in the child means only under
+ * the lock, so it can be closed there. */
 static ssize_t
 kept_read(kept_file *file, char *buf, size_t size)
 {
     pid_t pid = getpid();
-    int fd = __atomic_load_n(&file->fd, __ATOMIC_ACQUIRE);
-    if (fd < 0 || __atomic_load_n(&file->pid, __ATOMIC_ACQUIRE) != pid) {
+    int fd = -1;
+    if (__atomic_load_n(&file->pid, __ATOMIC_ACQUIRE) == pid) {
+        fd = __atomic_load_n(&file->fd, __ATOMIC_RELAXED);
+    }
+    if (fd < 0) {
         pthread_mutex_lock(&reopen_lock);
         if (file->fd < 0 || file->pid != pid) {
-            if (file->fd >= 0 && file->pid == pid) {
+            if (file->fd >= 0) {
+                /* inherited over fork: it reads the parent's /proc entry */
                 close(file->fd);
             }
-            /* after fork the inherited descriptor belongs to the parent's /proc
-             * entry; it stays open in the child (harmless) and is replaced here */
-            int newfd = open(file->path, O_RDONLY | O_CLOEXEC);
+            __atomic_store_n(&file->fd, open(file->path, O_RDONLY | O_CLOEXEC),
+                             __ATOMIC_RELAXED);
             __atomic_store_n(&file->pid, pid, __ATOMIC_RELEASE);
-            __atomic_store_n(&file->fd, newfd, __ATOMIC_RELEASE);
         }
         fd = file->fd;
         pthread_mutex_unlock(&reopen_lock);
@@ -301,10 +309,12 @@ dprof_task_reading_take(dprof_task_reading *out)
         }
     }
     if (kept_read(&process_io_file, buf, sizeof(buf)) < 0 || parse_io(buf, out->process_io) < 0) {
+        out->process_io[0] = out->process_io[1] = out->process_io[2] = out->process_io[3] = -1;
         out->missing |= DPROF_TR_MISSING_PROCESS_IO;
     }
 
     if (thread_io_read(buf, sizeof(buf)) < 0 || parse_io(buf, out->thread_io) < 0) {
+        out->thread_io[0] = out->thread_io[1] = out->thread_io[2] = out->thread_io[3] = -1;
         out->missing |= DPROF_TR_MISSING_THREAD_IO;
     }
 

@@ -2,6 +2,7 @@
  * Built and run by test_sampler_c.py (gcc, optionally with sanitizers). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,6 +61,40 @@ test_parsers(void)
     CHECK(a == 30 && b == 20 && c == 10);
 }
 
+/* A children file longer than one read buffer: every pid comes back whole, none
+ * is cut in two at a buffer boundary. */
+static void
+test_long_pid_list(void)
+{
+    char path[] = "/tmp/dprof-pids-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f;
+    dprof_kfile kf;
+    dprof_pidvec v = {0};
+    const int count = 3000;
+    CHECK(fd >= 0);
+    if (fd < 0) {
+        return;
+    }
+    f = fdopen(fd, "w");
+    for (int i = 0; i < count; i++) {
+        fprintf(f, "%d ", 1000003 + 7 * i);   /* 8 characters each, 24 KB in all */
+    }
+    fclose(f);
+    CHECK(dprof_kfile_open(&kf, path) == 0);
+    CHECK(dprof_read_pid_list(&kf, &v) == 0);
+    CHECK(v.count == (size_t)count);
+    for (size_t i = 0; i < v.count && i < (size_t)count; i++) {
+        if (v.pids[i] != 1000003 + 7 * (int)i) {
+            CHECK(v.pids[i] == 1000003 + 7 * (int)i);
+            break;
+        }
+    }
+    dprof_kfile_close(&kf);
+    dprof_pidvec_free(&v);
+    unlink(path);
+}
+
 static void
 test_engine(void)
 {
@@ -86,7 +121,7 @@ test_engine(void)
         CHECK(info.errors == 0);
     }
     size_t first = 1;
-    cols = dprof_sampler_columns(s, -INFINITY, &first, &n);
+    cols = dprof_sampler_columns(s, -INFINITY, &first, &n, &err);
     CHECK(cols != NULL && n == info.samples && first == 0);
     if (cols != NULL) {
         const double *ts = dprof_colbuf_column(cols, DPROF_COL_TIMESTAMP);
@@ -111,6 +146,7 @@ int
 main(void)
 {
     test_parsers();
+    test_long_pid_list();
     test_engine();
     if (failures == 0) {
         printf("ok\n");
