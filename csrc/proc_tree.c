@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define REPORT_LEN 320
 
@@ -31,11 +32,23 @@ report(dprof_proc_tree_report fn, void *ctx, const char *format, ...)
 
 /* ---- one process ---- */
 
+static long
+page_size(void)
+{
+    static long size = 0;   /* C data, set once; every thread computes the same value */
+    if (size <= 0) {
+        size = sysconf(_SC_PAGESIZE);
+        if (size <= 0) {
+            size = 4096;
+        }
+    }
+    return size;
+}
+
 static void
 proc_close(dprof_proc_reader *p)
 {
     dprof_kfile_close(&p->stat);
-    dprof_kfile_close(&p->statm);
     dprof_kfile_close(&p->status);
     dprof_kfile_close(&p->io);
     dprof_threads_close(&p->threads);
@@ -49,7 +62,7 @@ proc_open(dprof_proc_reader *p, int pid, int *io_err)
     char path[64];
     int rc;
     memset(p, 0, sizeof(*p));
-    p->stat.fd = p->statm.fd = p->status.fd = p->io.fd = -1;
+    p->stat.fd = p->status.fd = p->io.fd = -1;
     p->threads.task_dirfd = -1;
     p->pid = pid;
     snprintf(path, sizeof(path), "/proc/%d/stat", pid);
@@ -57,12 +70,8 @@ proc_open(dprof_proc_reader *p, int pid, int *io_err)
     if (rc < 0) {
         return rc;
     }
-    snprintf(path, sizeof(path), "/proc/%d/statm", pid);
-    rc = dprof_kfile_open(&p->statm, path);
-    if (rc == 0) {
-        snprintf(path, sizeof(path), "/proc/%d/status", pid);
-        rc = dprof_kfile_open(&p->status, path);
-    }
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    rc = dprof_kfile_open(&p->status, path);
     if (rc == 0) {
         rc = dprof_threads_open(&p->threads, pid);
     }
@@ -81,7 +90,6 @@ dprof_proc_read(dprof_proc_reader *p, dprof_proc_sums *sum, int with_reaped, int
 {
     char buf[4096];
     dprof_stat st;
-    dprof_statm sm;
     dprof_status ss;
     dprof_io io;
     dprof_thread_states ts;
@@ -97,10 +105,6 @@ dprof_proc_read(dprof_proc_reader *p, dprof_proc_sums *sum, int with_reaped, int
     }
     if (st.state == 'Z' || st.state == 'X') {
         return -ESRCH;   /* exited; its times move to its parent when reaped */
-    }
-    n = dprof_kfile_read(&p->statm, buf, sizeof(buf));
-    if (n <= 0 || dprof_parse_statm(buf, &sm) < 0) {
-        return n == 0 ? -ESRCH : (n < 0 ? (int)n : -EPROTO);
     }
     memset(&ss, 0, sizeof(ss));
     memset(&ts, 0, sizeof(ts));
@@ -119,8 +123,10 @@ dprof_proc_read(dprof_proc_reader *p, dprof_proc_sums *sum, int with_reaped, int
     sum->minflt += st.minflt + (with_reaped ? st.cminflt : 0.0);
     sum->majflt += st.majflt + (with_reaped ? st.cmajflt : 0.0);
     sum->threads += st.num_threads;
-    sum->rss += sm.resident_pages;
-    sum->vms += sm.size_pages;
+    /* stat's rss and vsize are the kernel's same counters as statm's resident and
+     * size, so statm is not read: one file fewer on every sample */
+    sum->rss += st.rss_pages;
+    sum->vms += st.vsize / (double)page_size();
     sum->hwm += ss.vm_hwm_kb;
     sum->vctx += ss.voluntary_ctxt;
     sum->ivctx += ss.nonvoluntary_ctxt;

@@ -15,7 +15,7 @@
 /* Kept-open files of one process. */
 typedef struct {
     int pid;
-    dprof_kfile stat, statm, status, io;
+    dprof_kfile stat, status, io;
     dprof_threads threads;
 } dprof_proc_reader;
 

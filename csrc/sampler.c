@@ -48,7 +48,7 @@ const char *const dprof_column_names[DPROF_COL__COUNT] = {
 /* Files that are slow to read (/proc/PID/status ~9 us, /proc/stat, meminfo,
  * net/dev ~7 us each, one stat file per thread ~4 us) are read at most this
  * often: at shorter intervals the samples between are "fast" ones that read
- * only /proc/PID/{stat,statm,io} and leave the slow columns NaN. */
+ * only /proc/PID/{stat,io} and leave the slow columns NaN. */
 #define FULL_PERIOD_S 0.01
 /* System-wide context (/proc/stat, /proc/meminfo, net/dev, cgroup, GPU) is read
  * at most this often by the thread: it describes the machine around the task,
@@ -58,7 +58,7 @@ const char *const dprof_column_names[DPROF_COL__COUNT] = {
 
 /* How much one sample reads. */
 enum {
-    SAMPLE_FAST = 0,     /* /proc/PID/{stat,statm,io} */
+    SAMPLE_FAST = 0,     /* /proc/PID/{stat,io} */
     SAMPLE_PROCESS = 1,  /* + status (ctx switches, VmHWM) and every thread's state */
     SAMPLE_ALL = 2,      /* + the system-wide files */
 };
