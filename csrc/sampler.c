@@ -982,6 +982,18 @@ first_sample_since(const dprof_sampler *s, double since)
     return lo;
 }
 
+size_t
+dprof_sampler_count_since(dprof_sampler *s, double since)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&s->lock);
+    if (s->buf != NULL && s->samples > 0) {
+        n = s->samples - first_sample_since(s, since);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
 dprof_colbuf *
 dprof_sampler_columns(dprof_sampler *s, double since, size_t *first, size_t *samples,
                       int *err)

@@ -145,6 +145,11 @@ int dprof_sampler_missing(dprof_sampler *s, int col, char *buf, size_t len);
 
 void dprof_sampler_get_info(dprof_sampler *s, dprof_sampler_info *out);
 
+/* How many of the samples held have a timestamp >= since: a cheap question (a
+ * binary search under the lock) for a caller that only wants columns when a
+ * window holds samples. */
+size_t dprof_sampler_count_since(dprof_sampler *s, double since);
+
 /* A reference to the samples held from timestamp `since` on (pass -INFINITY for
  * all): the sampler's own arrays when stopped, a snapshot copy of just those
  * samples while running (so a view never sees compaction, and a caller that

@@ -256,6 +256,26 @@ sampler_sample_once(PyObject *op, PyObject *Py_UNUSED(ignored))
     return row_to_dict(row);
 }
 
+PyDoc_STRVAR(sampler_count_since_doc,
+"count_since(since)\n--\n\n"
+"Return how many of the samples held have a timestamp >= since (CLOCK_MONOTONIC\n"
+"seconds): a cheap check before asking for columns(since=...).");
+
+static PyObject *
+sampler_count_since(PyObject *op, PyObject *arg)
+{
+    SamplerObject *self = (SamplerObject *)op;
+    double since = PyFloat_AsDouble(arg);
+    if (since == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (isnan(since)) {
+        PyErr_SetString(PyExc_ValueError, "count_since(): since must be a number, not NaN");
+        return NULL;
+    }
+    return PyLong_FromSize_t(dprof_sampler_count_since(self->engine, since));
+}
+
 PyDoc_STRVAR(sampler_columns_doc,
 "columns(since=None)\n--\n\n"
 "Return {column: memoryview} of format 'd' (float64), one entry per column,\n"
@@ -485,6 +505,7 @@ static PyMethodDef sampler_methods[] = {
     {"start", sampler_start, METH_NOARGS, sampler_start_doc},
     {"stop", sampler_stop, METH_NOARGS, sampler_stop_doc},
     {"sample_once", sampler_sample_once, METH_NOARGS, sampler_sample_once_doc},
+    {"count_since", sampler_count_since, METH_O, sampler_count_since_doc},
     {"columns", (PyCFunction)(void (*)(void))sampler_columns, METH_VARARGS | METH_KEYWORDS,
      sampler_columns_doc},
     {"missing", sampler_missing, METH_NOARGS, sampler_missing_doc},

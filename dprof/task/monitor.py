@@ -35,17 +35,19 @@ class _Shared:
         self.idle_since: Optional[float] = None   # monotonic time the last user left
         self.reaper: Optional[threading.Thread] = None
         self.missing: Dict[str, str] = {}          # sampler.missing() of the current run
+        self.halved = False     # the current run's buffer has been halved (seen at a release)
 
 
 _shared = _Shared()
 
 
 class Handle:
-    __slots__ = ("sampler", "private")
+    __slots__ = ("sampler", "private", "interval")
 
-    def __init__(self, sampler, private: bool):
+    def __init__(self, sampler, private: bool, interval: float):
         self.sampler = sampler
         self.private = private
+        self.interval = interval
 
 
 def _new_sampler(interval: float):
@@ -61,20 +63,21 @@ def acquire(interval: float) -> Handle:
         if s is not None and s.running and _shared.interval != interval and _shared.users:
             private = _new_sampler(interval)
             private.start()
-            return Handle(private, True)
+            return Handle(private, True, interval)
         if s is not None and s.running and (_shared.interval != interval
-                                            or (not _shared.users and s.info()["overflow_halvings"])):
+                                            or (not _shared.users and _shared.halved)):
             s.stop()
         if s is None or _shared.interval != interval:
             s = _shared.sampler = _new_sampler(interval)
             _shared.interval = interval
         if not s.running:
             s.start()
+            _shared.halved = False
             # what the system cannot give is settled when the sampler opens its
             # sources; asking once per run keeps it off every task's path
             _shared.missing = s.missing()
         _shared.users += 1
-        return Handle(s, False)
+        return Handle(s, False, interval)
 
 
 def release(handle: Handle, start: float, end: float) -> Dict[str, object]:
@@ -83,8 +86,8 @@ def release(handle: Handle, start: float, end: float) -> Dict[str, object]:
     sampler = handle.sampler
     if handle.private:
         sampler.stop()
-        return _window(sampler, start, end, sampler.missing())
-    window = _window(sampler, start, end, _shared.missing)
+        return _window(sampler, start, end, sampler.missing(), handle.interval)
+    window = _window(sampler, start, end, _shared.missing, handle.interval)
     with _shared.lock:
         _shared.users -= 1
         if _shared.users == 0 and _shared.sampler is sampler:
@@ -100,7 +103,7 @@ def release(handle: Handle, start: float, end: float) -> Dict[str, object]:
 def peek(handle: Handle, start: float, end: float) -> Dict[str, object]:
     """The samples in [start, end] while keeping the handle (an interim look)."""
     missing = handle.sampler.missing() if handle.private else _shared.missing
-    return _window(handle.sampler, start, end, missing)
+    return _window(handle.sampler, start, end, missing, handle.interval)
 
 
 def _reap() -> None:
@@ -121,12 +124,20 @@ def _reap() -> None:
         time.sleep(min(wait, LINGER_SECONDS))
 
 
-def _window(sampler, start: float, end: float, missing: Dict[str, str]) -> Dict[str, object]:
+def _window(sampler, start: float, end: float, missing: Dict[str, str],
+            interval: float) -> Dict[str, object]:
+    if sampler.count_since(start) == 0:
+        # a task shorter than one interval (most decorated calls): no columns at all
+        return {"_missing": missing,
+                "_io_wait_missing": "no resource sample fell inside the task "
+                                    f"(sampling interval {interval} s)"}
     # only the samples from `start` on are copied (under the sampler's lock)
     columns = sampler.columns(since=start)
     ts = np.asarray(columns["timestamp"], dtype=np.float64)
     hi = int(np.searchsorted(ts, end, "right"))
     info = sampler.info()
+    if sampler is _shared.sampler and info.get("overflow_halvings"):
+        _shared.halved = True
     if hi == 0:     # a task shorter than one interval: no arrays to build
         return {"_missing": missing, "_interval": info.get("interval"),
                 "_io_wait_missing": "no resource sample fell inside the task "

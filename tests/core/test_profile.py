@@ -136,3 +136,13 @@ def test_microsecond_conversion_is_exact():
         assert us_to_datetime(datetime_to_us(dt)) == dt
     assert datetime_to_us(datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc)) == 1_000_000
     assert not math.isnan(datetime_to_us(T0))
+
+
+def test_default_ids_are_random_version_4_uuids():
+    import uuid
+    from dprof.record import _new_id
+    ids = {_new_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for i in list(ids)[:50]:
+        u = uuid.UUID(hex=i)
+        assert u.version == 4 and u.variant == uuid.RFC_4122 and len(i) == 32
