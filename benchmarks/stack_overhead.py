@@ -1,8 +1,11 @@
 """Slowdown of small pyperformance-style programs under stack profilers.
 
 Each measurement is a fresh subprocess; configurations are interleaved round by round
-so machine load drifts hit all of them alike; the table shows the median wall time of
-each configuration divided by the median unprofiled time of the same program.
+so machine load drifts hit all of them alike. Every program times its own workload
+(the same code runs under every tool and reports perf_counter around itself), so the
+first table compares what the profilers cost the work itself; the second compares
+whole process wall times, which add each tool's start-up (importing it, attaching).
+Ratios are medians over rounds divided by the unprofiled median.
 
     python benchmarks/stack_overhead.py [--rounds 5] [--programs nbody,fannkuch]
 
@@ -139,6 +142,19 @@ finally:
 """
 
 
+# Wraps every program so that it reports its own workload time on stderr.
+TIMED = """import sys as _bench_sys, time as _bench_time
+_bench_t0 = _bench_time.perf_counter()
+{code}
+_bench_sys.stderr.write("WORKLOAD %.6f\\n" % (_bench_time.perf_counter() - _bench_t0))
+"""
+
+
+def workload_seconds(stderr: str):
+    lines = [x for x in stderr.splitlines() if x.startswith("WORKLOAD ")]
+    return float(lines[-1].split()[1]) if lines else None
+
+
 def configs(root, code, tmp):
     path = os.path.join(tmp, "prog.py")
     with open(path, "w") as f:
@@ -180,9 +196,10 @@ def main():
     notes = []
     names = [p for p in args.programs.split(",") if p]
     for prog in names:
-        code = textwrap.dedent(PROGRAMS[prog])
+        code = TIMED.format(code=textwrap.dedent(PROGRAMS[prog]))
         cfg = configs(root, code, tmp)
         times = {c: [] for c in cfg}
+        work = {c: [] for c in cfg}
         for _ in range(args.rounds):
             for c, cmd in cfg.items():
                 t = time.perf_counter()
@@ -192,30 +209,46 @@ def main():
                     notes.append(f"{prog} / {c}: exit {r.returncode}: {r.stderr.strip()[-200:]}")
                     continue
                 times[c].append(took)
+                w = workload_seconds(r.stderr)
+                if w is None:
+                    notes.append(f"{prog} / {c}: no WORKLOAD line on stderr")
+                else:
+                    work[c].append(w)
                 if "DPROF" in r.stderr and c.startswith("dprof"):
                     line = [x for x in r.stderr.splitlines() if x.startswith("DPROF")][-1]
                     results.setdefault((prog, c + " info"), line[6:])
         base = statistics.median(times["baseline"])
+        base_work = statistics.median(work["baseline"])
         for c, ts in times.items():
             if ts:
-                results[(prog, c)] = statistics.median(ts) / base
+                results[(prog, c, "process")] = statistics.median(ts) / base
+            if work[c]:
+                results[(prog, c, "workload")] = statistics.median(work[c]) / base_work
         results[(prog, "baseline s")] = base
+        results[(prog, "baseline workload s")] = base_work
         print(f"done {prog} (baseline {base:.2f} s)", file=sys.stderr, flush=True)
     cols = [c for c in cfg if c != "baseline"]
-    print(f"Slowdown (median wall time / median unprofiled), {args.rounds} rounds, "
-          f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
-    print("| program | baseline (s) | " + " | ".join(cols) + " |")
-    print("|---" * (len(cols) + 2) + "|")
-    for prog in names:
-        cells = [f"{results.get((prog, c), float('nan')):.3f}" for c in cols]
-        print(f"| {prog} | {results[(prog, 'baseline s')]:.2f} | " + " | ".join(cells) + " |")
-    meds = [statistics.median([results[(p, c)] for p in names if (p, c) in results])
-            if any((p, c) in results for p in names) else float("nan") for c in cols]
-    print("| **median** | | " + " | ".join(f"**{m:.3f}**" for m in meds) + " |")
+    for kind, title, base_key in (
+            ("workload", "Slowdown of the workload itself (its own perf_counter)",
+             "baseline workload s"),
+            ("process", "Slowdown of the whole process (wall time, start-up included)",
+             "baseline s")):
+        print(f"{title}: median of {args.rounds} rounds / unprofiled median, "
+              f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
+        print("| program | baseline (s) | " + " | ".join(cols) + " |")
+        print("|---" * (len(cols) + 2) + "|")
+        for prog in names:
+            cells = [f"{results.get((prog, c, kind), float('nan')):.3f}" for c in cols]
+            print(f"| {prog} | {results[(prog, base_key)]:.2f} | " + " | ".join(cells) + " |")
+        meds = []
+        for c in cols:
+            vals = [results[(p, c, kind)] for p in names if (p, c, kind) in results]
+            meds.append(statistics.median(vals) if vals else float("nan"))
+        print("| **median** | | " + " | ".join(f"**{m:.3f}**" for m in meds) + " |\n")
     print("\ndprof's own report (last run): ")
-    for (prog, c), v in results.items():
-        if c.endswith(" info"):
-            print(f"- {prog} / {c[:-5]}: {v}")
+    for key, v in results.items():
+        if len(key) == 2 and key[1].endswith(" info"):
+            print(f"- {key[0]} / {key[1][:-5]}: {v}")
     for n in notes:
         print("note:", n)
 
