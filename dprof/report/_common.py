@@ -74,6 +74,28 @@ def is_user_code(filename: str) -> bool:
     return not any(path.startswith(prefix) for prefix in library_prefixes())
 
 
+_DPROF_DIR = _dir_prefix(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def is_dprof_code(filename: str) -> bool:
+    """True for frames in dprof's own package."""
+    return bool(filename) and os.path.normcase(os.path.abspath(filename)).startswith(_DPROF_DIR)
+
+
+def is_profiler_overhead(frames) -> bool:
+    """True when a stack passes through dprof's own code *below* the user's deepest
+    frame: time dprof spent recording a nested profile (measuring, building it,
+    opening the database and storing it) inside the program being profiled. dprof
+    frames above the user's code (the ``dprof run`` launcher) do not count."""
+    deepest_user = -1
+    for i, frame in enumerate(frames):
+        if is_user_code(frame.filename):
+            deepest_user = i
+    if deepest_user < 0:
+        return False
+    return any(is_dprof_code(f.filename) for f in frames[deepest_user + 1:])
+
+
 def frame_filter(include_libraries: bool):
     """A predicate on frames: everything, or only the user's code."""
     if include_libraries:

@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Tuple
 
 from dprof.report._common import (CATEGORY_LABELS, add_into, check_profile,
                                   check_threshold, empty_by_category, frame_filter,
+                                  is_profiler_overhead,
                                   percent, short_path, use_rich)
 from dprof.stacks.model import (CATEGORIES, CPU_NATIVE, CPU_PYTHON, WAIT_GIL, WAIT_IO,
                                 WAIT_SLEEP, Frame, StackProfile)
@@ -67,6 +68,14 @@ def _attributed_frame(frames: List[Frame], wanted) -> Optional[Frame]:
     return None
 
 
+def profiler_overhead_seconds(profile: StackProfile) -> float:
+    """Seconds the profiled program spent inside dprof recording nested profiles
+    (``@profiler`` calls inside a profiled run): measuring, building the record,
+    opening the database and storing. Left off the user's lines by ``hotspots``."""
+    return sum(row.seconds for row in profile.rows
+               if is_profiler_overhead(profile.stack_frames(row.stack_id)))
+
+
 def hotspots(profile: StackProfile, *, threshold: float = 0.0,
              include_libraries: bool = False, sort: str = "time") -> List[LineHotspot]:
     """One row per ``file:line`` holding self time, with percentages of the whole profile.
@@ -84,7 +93,10 @@ def hotspots(profile: StackProfile, *, threshold: float = 0.0,
     whole = profile.total_seconds()
     by_line: Dict[Tuple[str, int], LineHotspot] = {}
     for row in profile.rows:
-        frame = _attributed_frame(profile.stack_frames(row.stack_id), wanted)
+        frames = profile.stack_frames(row.stack_id)
+        if not include_libraries and is_profiler_overhead(frames):
+            continue    # dprof's own time, not the line's: see profiler_overhead_seconds
+        frame = _attributed_frame(frames, wanted)
         if frame is None:
             continue
         key = (frame.filename, frame.line)
@@ -126,7 +138,10 @@ def function_hotspots(profile: StackProfile, *, threshold: float = 0.0,
         return fn
 
     for row in profile.rows:
-        frames = [f for f in profile.stack_frames(row.stack_id) if wanted(f)]
+        stack = profile.stack_frames(row.stack_id)
+        if not include_libraries and is_profiler_overhead(stack):
+            continue    # dprof's own recording time, as in hotspots()
+        frames = [f for f in stack if wanted(f)]
         if not frames:
             continue
         seen = set()
@@ -181,10 +196,15 @@ def render_hotspots(profile: StackProfile, *, threshold: float = 1.0,
     if hidden > 1e-12:
         notes.append(f"Lines not shown (under {threshold:g}% or past the first {limit}): "
                      f"{percent(hidden, whole):.1f}%.")
-    outside = whole - attributed
+    overhead = 0.0 if include_libraries else profiler_overhead_seconds(profile)
+    outside = whole - attributed - overhead
     if not include_libraries and outside > 1e-12:
         notes.append(f"Time with no frame of your code (libraries only): "
                      f"{percent(outside, whole):.1f}%.")
+    if overhead > 1e-12:
+        notes.append(f"Time dprof itself spent recording nested profiles (measuring, "
+                     f"opening the database, storing), not shown on your lines: "
+                     f"{percent(overhead, whole):.1f}%.")
     headers = ["Location"] + [name for name, _ in _COLUMNS] + ["Total", "Source"]
     table = [[f"{short_path(r.filename)}:{r.line}"] + _cells(r) + [_clip(r.source)]
              for r in shown]

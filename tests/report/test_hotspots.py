@@ -137,3 +137,29 @@ def test_terminal_output_uses_rich_with_same_numbers(profile):
     plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
     for expected in ("40.0%", "30.0%", "20.0%", "app.py:5", "Hotspots by line"):
         assert expected in plain
+
+
+def test_dprofs_own_time_inside_the_program_is_not_charged_to_the_users_line(tmp_path):
+    import os
+
+    import dprof
+    from dprof.report.hotspots import hotspots, profiler_overhead_seconds, render_hotspots
+    from dprof.stacks import CPU_NATIVE, CPU_PYTHON, Frame, StackProfile
+
+    user = tmp_path / "job.py"
+    user.write_text("def main():\n    work()\n    task()\n")
+    session = os.path.join(os.path.dirname(dprof.__file__), "session.py")
+    launcher = os.path.join(os.path.dirname(dprof.__file__), "cli", "run.py")
+    p = StackProfile()
+    # the user's work, under the dprof run launcher (above the user's code: not overhead)
+    p.add(1, [Frame(launcher, "handle", 10), Frame(str(user), "main", 2)], CPU_PYTHON, 3.0)
+    # a nested @profiler storing its record, below the user's line 3
+    p.add(1, [Frame(launcher, "handle", 10), Frame(str(user), "main", 3),
+              Frame(session, "wrapper", 170), Frame(session, "_finish", 80)], CPU_NATIVE, 1.0)
+    assert profiler_overhead_seconds(p) == 1.0
+    rows = hotspots(p)
+    assert [(r.line, r.total_seconds) for r in rows] == [(2, 3.0)]
+    text = render_hotspots(p, color=False)
+    assert "dprof itself spent recording nested profiles" in text and "25.0%" in text
+    # with libraries shown, the time sits on dprof's own line instead
+    assert any(r.filename == session for r in hotspots(p, include_libraries=True))
