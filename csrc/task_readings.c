@@ -18,11 +18,11 @@
  * mutex only on the reopen path (see kept_read).
  */
 #include "task_readings.h"
+#include "procfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -175,65 +175,19 @@ kept_read(kept_file *file, char *buf, size_t size)
     return n;
 }
 
-static int64_t
-field_after(const char *text, const char *key)
-{
-    const char *p = strstr(text, key);
-    if (p == NULL) {
-        return -1;
-    }
-    return strtoll(p + strlen(key), NULL, 10);
-}
-
+/* /proc/PID/io text into (rchar, wchar, read_bytes, write_bytes), with the
+ * sampler's parser. */
 static int
 parse_io(const char *text, int64_t out[4])
 {
-    out[0] = field_after(text, "rchar:");
-    out[1] = field_after(text, "wchar:");
-    out[2] = field_after(text, "read_bytes:");
-    out[3] = field_after(text, "write_bytes:");
-    return out[0] < 0 ? -1 : 0;
-}
-
-/* Sum bytes received (column 1) and sent (column 9) over interfaces but lo. */
-static int
-parse_net_dev(const char *text, int64_t *sent, int64_t *received)
-{
-    int64_t s = 0, r = 0;
-    const char *line = strchr(text, '\n');            /* skip the two header lines */
-    line = line ? strchr(line + 1, '\n') : NULL;
-    if (line == NULL) {
+    dprof_io io;
+    if (dprof_parse_io(text, &io) < 0) {
         return -1;
     }
-    for (line++; *line; ) {
-        const char *colon = strchr(line, ':');
-        const char *end = strchr(line, '\n');
-        if (colon == NULL || (end != NULL && colon > end)) {
-            break;
-        }
-        const char *name = line;
-        while (*name == ' ') {
-            name++;
-        }
-        if (!(colon - name == 2 && strncmp(name, "lo", 2) == 0)) {
-            char *cursor = (char *)colon + 1;
-            for (int column = 1; column <= 9; column++) {
-                long long value = strtoll(cursor, &cursor, 10);
-                if (column == 1) {
-                    r += value;
-                }
-                else if (column == 9) {
-                    s += value;
-                }
-            }
-        }
-        if (end == NULL) {
-            break;
-        }
-        line = end + 1;
-    }
-    *sent = s;
-    *received = r;
+    out[0] = (int64_t)io.rchar;
+    out[1] = (int64_t)io.wchar;
+    out[2] = (int64_t)io.read_bytes;
+    out[3] = (int64_t)io.write_bytes;
     return 0;
 }
 
@@ -255,9 +209,13 @@ net_reading(dprof_task_reading *out, char *buf, size_t size)
     pthread_mutex_lock(&net_lock);
     if (net_read_at < 0 || out->monotonic - net_read_at >= NET_MAX_AGE_S
         || out->monotonic < net_read_at || net_read_pid != getpid()) {
-        if (kept_read(&net_dev_file, buf, size) < 0
-            || parse_net_dev(buf, &net_sent_cached, &net_received_cached) < 0) {
+        dprof_netdev nd;
+        if (kept_read(&net_dev_file, buf, size) < 0 || dprof_parse_netdev(buf, &nd) < 0) {
             net_sent_cached = net_received_cached = -1;
+        }
+        else {
+            net_sent_cached = (int64_t)nd.sent_bytes;
+            net_received_cached = (int64_t)nd.recv_bytes;
         }
         net_read_at = out->monotonic;
         net_read_pid = getpid();
@@ -302,11 +260,9 @@ dprof_task_reading_take(dprof_task_reading *out)
     }
 
     out->rss_bytes = -1;
-    if (kept_read(&statm_file, buf, sizeof(buf)) > 0) {
-        long long size = 0, resident = 0;
-        if (sscanf(buf, "%lld %lld", &size, &resident) == 2) {
-            out->rss_bytes = (int64_t)resident * (int64_t)sysconf(_SC_PAGESIZE);
-        }
+    dprof_statm sm;
+    if (kept_read(&statm_file, buf, sizeof(buf)) > 0 && dprof_parse_statm(buf, &sm) == 0) {
+        out->rss_bytes = (int64_t)sm.resident_pages * (int64_t)sysconf(_SC_PAGESIZE);
     }
     if (kept_read(&process_io_file, buf, sizeof(buf)) < 0 || parse_io(buf, out->process_io) < 0) {
         out->process_io[0] = out->process_io[1] = out->process_io[2] = out->process_io[3] = -1;
