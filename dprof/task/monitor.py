@@ -124,13 +124,17 @@ def _reap() -> None:
         time.sleep(min(wait, LINGER_SECONDS))
 
 
+def _no_sample(missing: Dict[str, str], interval) -> Dict[str, object]:
+    return {"_missing": missing,
+            "_io_wait_missing": "no resource sample fell inside the task "
+                                f"(sampling interval {interval} s)"}
+
+
 def _window(sampler, start: float, end: float, missing: Dict[str, str],
             interval: float) -> Dict[str, object]:
     if sampler.count_since(start) == 0:
         # a task shorter than one interval (most decorated calls): no columns at all
-        return {"_missing": missing,
-                "_io_wait_missing": "no resource sample fell inside the task "
-                                    f"(sampling interval {interval} s)"}
+        return _no_sample(missing, interval)
     # only the samples from `start` on are copied (under the sampler's lock)
     columns = sampler.columns(since=start)
     ts = np.asarray(columns["timestamp"], dtype=np.float64)
@@ -138,14 +142,11 @@ def _window(sampler, start: float, end: float, missing: Dict[str, str],
     info = sampler.info()
     if sampler is _shared.sampler and info.get("overflow_halvings"):
         _shared.halved = True
-    if hi == 0:     # a task shorter than one interval: no arrays to build
-        return {"_missing": missing, "_interval": info.get("interval"),
-                "_io_wait_missing": "no resource sample fell inside the task "
-                                    f"(sampling interval {info.get('interval')} s)"}
+    if hi == 0:     # every sample since start came after the end
+        return _no_sample(missing, info.get("interval"))
     out: Dict[str, object] = {name: np.array(col[:hi], dtype=np.float64)
                               for name, col in columns.items()}
     out["_missing"] = missing
-    out["_interval"] = info.get("interval")
     # I/O wait inside the window: delay accounting when on, else D-state time
     source = info.get("io_wait_source", "dstate_samples")
     column = "iowait_delayacct_s" if source == "delayacct" else "iowait_dstate_s"

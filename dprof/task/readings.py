@@ -75,28 +75,44 @@ def take() -> Reading:
     return out
 
 
-_clear_refs = {"fd": None, "pid": -1}
 
 
-def max_rss_bytes() -> int:
-    """The process's RSS high-water mark now (ru_maxrss, which follows resets)."""
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+class _SelfFile:
+    """A /proc/self file kept open across calls. "/proc/self" is resolved at open(),
+    so a forked child reopens it on first use (the parent's descriptor is closed)."""
+
+    def __init__(self, path: str, flags: int):
+        self.path, self.flags = path, flags | os.O_CLOEXEC
+        self.fd: Optional[int] = None
+        self.pid = -1
+
+    def get(self) -> int:
+        """The descriptor, opened if needed (OSError if it cannot be)."""
+        pid = os.getpid()
+        if self.fd is None or self.pid != pid:
+            self.close()
+            self.fd, self.pid = os.open(self.path, self.flags), pid
+        return self.fd
+
+    def close(self) -> None:
+        if self.fd is not None:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = None
 
 
-_status = {"fd": None, "pid": -1}
+_status = _SelfFile("/proc/self/status", os.O_RDONLY)
+_clear_refs = _SelfFile("/proc/self/clear_refs", os.O_WRONLY)
 
 
 def vmhwm_bytes() -> Optional[int]:
     """The mm's own RSS high-water mark (VmHWM in /proc/self/status), or None."""
-    pid = os.getpid()
     try:
-        if _status["fd"] is None or _status["pid"] != pid:
-            _status["fd"] = os.open("/proc/self/status", os.O_RDONLY | os.O_CLOEXEC)
-            _status["pid"] = pid
-        data = os.pread(_status["fd"], 8192, 0)
+        data = os.pread(_status.get(), 8192, 0)
     except OSError:
-        _status["fd"] = None
+        _status.close()
         return None
     start = data.find(b"VmHWM:")
     if start < 0:
@@ -117,13 +133,9 @@ def reset_peak_rss() -> Optional[str]:
     Returns None on success or the reason it could not be done. Writing "5" to
     /proc/self/clear_refs (Linux 4.0+) resets only the high-water mark.
     """
-    pid = os.getpid()
     try:
-        if _clear_refs["fd"] is None or _clear_refs["pid"] != pid:
-            _clear_refs["fd"] = os.open("/proc/self/clear_refs", os.O_WRONLY | os.O_CLOEXEC)
-            _clear_refs["pid"] = pid
-        os.write(_clear_refs["fd"], b"5")
+        os.write(_clear_refs.get(), b"5")
         return None
     except OSError as exc:
-        _clear_refs["fd"] = None
+        _clear_refs.close()
         return f"/proc/self/clear_refs cannot be written: {exc.strerror}"

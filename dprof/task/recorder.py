@@ -102,7 +102,7 @@ class TaskRecorder:
         self._failed_start: Optional[BaseException] = None
         self._stacks_so_far = None          # stacks of earlier snapshot periods
         self._snapshot_lock = threading.Lock()
-        self._alloc_missing_reason = None
+        self._peak_reset_failed: Optional[str] = None   # why VmHWM could not be reset
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
@@ -240,16 +240,10 @@ class TaskRecorder:
                 from dprof.task import monitor
                 series = monitor.peek(self._monitor_handle, self._start.monotonic,
                                       end.monotonic)
-            saved = (dict(self.missing), dict(self.sources))
-            self._entry = self._scope
-            self._counted_allocations = False
-            self._alloc_missing_reason = ("not available in an interim snapshot: the count "
-                                          "is the task thread's own")
-            try:
-                profile = self._build(Profile, end, None, series, stacks)
-            finally:
-                self.missing, self.sources = saved
-                self._alloc_missing_reason = None
+            profile = self._build(
+                Profile, end, None, series, stacks, self._scope,
+                uncounted_allocations=("not available in an interim snapshot: the count is "
+                                       "the task thread's own"))
             profile.tags = dict(profile.tags, snapshot="interim")
             return profile
 
@@ -265,9 +259,7 @@ class TaskRecorder:
             return self._stacks_so_far
         if self._stacks_so_far is not None:
             from dprof.stacks import merge
-            part = merge([self._stacks_so_far, part])
-            part.duration_seconds = self._stacks_so_far.duration_seconds + \
-                (part.duration_seconds - self._stacks_so_far.duration_seconds)
+            part = merge([self._stacks_so_far, part])      # durations add up
         self._stacks_so_far = part
         if restart:
             from dprof.stacks.sampler import StackSampler
@@ -295,18 +287,21 @@ class TaskRecorder:
                 self._note_failure("resources", err)
         counted = self._alloc_acquired
         self._release_all()
-        self._counted_allocations = counted
-        self._entry = entry
-        return self._build(Profile, end, exc, series, stacks_profile)
+        return self._build(Profile, end, exc, series, stacks_profile, entry,
+                           uncounted_allocations=None if counted else
+                           "allocation counter unavailable")
 
     # -- building -----------------------------------------------------------------
-    def _build(self, Profile, end, exc, series, stacks_profile):
+    def _build(self, Profile, end, exc, series, stacks_profile, entry,
+               uncounted_allocations: Optional[str]):
+        """The Profile from the start and end readings. ``uncounted_allocations`` is
+        None when the allocation counter ran for the whole task, else why it did not.
+        Works on copies of ``missing``/``sources``: snapshot() calls it mid-task."""
         start = self._start
-        entry = self._entry
         runtime = max(0.0, end.monotonic - start.monotonic)
         cores = _cores()
-        missing = self.missing
-        sources = self.sources
+        missing = dict(self.missing)
+        sources = dict(self.sources)
 
         thread_scope = entry.other_threads
         scope_name = "thread" if thread_scope else "process"
@@ -390,13 +385,13 @@ class TaskRecorder:
                 sampled = float(np.nanmax(rss))
                 peak_bytes = sampled if peak_bytes is None else max(peak_bytes, sampled)
         if peak_bytes is None:
-            missing["memory_usage_peak_mb"] = getattr(
-                self, "_peak_reset_failed", "no RSS sample fell inside the task")
+            missing["memory_usage_peak_mb"] = (
+                self._peak_reset_failed or "no RSS sample fell inside the task")
         peak_mb = None if peak_bytes is None else peak_bytes / (1024 * 1024)
 
         # allocations: the calling thread's count (see csrc/allocs_binding.c)
         allocations = None
-        if self._counted_allocations:
+        if uncounted_allocations is None:
             allocations = end.allocations - start.allocations
             sources["memory_allocations"] = (
                 "PyMem/PyObject allocations by the task's thread"
@@ -406,8 +401,7 @@ class TaskRecorder:
                                              "counter sees only Python allocations in "
                                              "this interpreter")
         else:
-            missing.setdefault("memory_allocations",
-                               self._alloc_missing_reason or "allocation counter unavailable")
+            missing.setdefault("memory_allocations", uncounted_allocations)
 
         # I/O wait
         io_wait = None
@@ -440,7 +434,7 @@ class TaskRecorder:
             exception_message=None if exc is None else str(exc),
             host=_HOST, pid=os.getpid(), python_version=_PYTHON,
             parameters=self.parameters, tags=self.tags,
-            missing=dict(missing), sources=dict(sources),
+            missing=missing, sources=sources,
             resources=resources, stacks=stacks_profile,
         )
 

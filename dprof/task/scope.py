@@ -82,7 +82,3 @@ def leave(entry: ScopeEntry) -> None:
     except ValueError:
         # left from another context (a generator finished elsewhere): restore parent
         _current.set(entry.parent)
-
-
-def active_count() -> int:
-    return len(_active)
