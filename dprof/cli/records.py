@@ -131,13 +131,7 @@ def _resolve_id(repo, prefix: str) -> str:
         raise CliError("an empty profile id")
     if repo.exists(prefix):
         return prefix
-    if hasattr(repo, "find_ids"):
-        matches = list(repo.find_ids(prefix))
-    else:
-        # ProfileRepo has no prefix lookup yet: scan the ids (fine for a CLI; a
-        # LIKE query in the repo would not read every row)
-        ids = repo.query()["id"]
-        matches = [str(i) for i in ids if str(i).startswith(prefix)]
+    matches = repo.find_ids(prefix)
     if len(matches) == 1:
         return matches[0]
     if not matches:
@@ -221,8 +215,7 @@ def profile_summary_lines(profile, brief: bool = False, stored: bool = True) -> 
 def cmd_stats(args) -> int:
     repo = open_repo(args)
     df = repo.stats(process=args.process, stage=args.stage, env=args.env,
-                    status=args.status, since=args.since) \
-        if _accepts_filters(repo.stats) else repo.stats()
+                    status=args.status, since=args.since)
     if df.empty:
         print("no profiles match", file=sys.stderr)
         return 0
@@ -230,14 +223,6 @@ def cmd_stats(args) -> int:
     rows = [[_cell(v) for v in row] for row in df.itertuples(index=False)]
     print_table(headers, rows)
     return 0
-
-
-def _accepts_filters(method) -> bool:
-    import inspect
-    try:
-        return "process" in inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 def cmd_export(args) -> int:

@@ -309,17 +309,7 @@ class ProfileRepo:
 
         t = schema.profiles
         cols = [t.c[columns.db_column(name)] for name in columns.FRAME_COLUMNS]
-        stmt = sa.select(*cols)
-        for column, value, label in ((t.c.process_name, process, "process"),
-                                     (t.c.stage, stage, "stage"), (t.c.env, env, "env"),
-                                     (t.c.status, status, "status")):
-            values = _as_values(label, value)
-            if values is not None:
-                stmt = stmt.where(column.in_(values))
-        if since is not None:
-            stmt = stmt.where(t.c.task_start_time_us >= _us("since", since))
-        if until is not None:
-            stmt = stmt.where(t.c.task_start_time_us < _us("until", until))
+        stmt = _filtered(sa.select(*cols), process, stage, env, status, since, until)
         if limit is not None:
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
                 raise ValueError(f"query(limit=...) must be a non-negative int, got {limit!r}")
@@ -332,19 +322,38 @@ class ProfileRepo:
             rows.reverse()
         return frames.profiles_frame(rows, sort_by_start=limit is None)
 
-    def stats(self) -> pd.DataFrame:
+    def find_ids(self, prefix: str, limit: Optional[int] = None) -> List[str]:
+        """Stored ids that start with ``prefix`` (at most ``limit``, when given),
+        sorted, by a prefix query rather than reading every id."""
+        if not isinstance(prefix, str) or not prefix:
+            raise ValueError(f"find_ids needs a non-empty str prefix, got {prefix!r}")
+        t = schema.profiles
+        pattern = (prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                   + "%")
+        stmt = sa.select(t.c.id).where(t.c.id.like(pattern, escape="\\")).order_by(t.c.id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._reader().connect() as conn:
+            return [row[0] for row in conn.execute(stmt)]
+
+    def stats(self, process: StrFilter = None, stage: StrFilter = None,
+              env: StrFilter = None, status: StrFilter = None,
+              since: Union[datetime, str, None] = None,
+              until: Union[datetime, str, None] = None) -> pd.DataFrame:
         """Per process: runs, failures, runtime mean and 95th percentile (seconds),
         largest peak memory (MiB), total bytes read and written, first and last start.
-        One row per process_name, sorted by name."""
+        One row per process_name, sorted by name. Filters as in ``query``."""
         import numpy as np
         import pandas as pd
 
         from dprof.repo import frames
 
         t = schema.profiles
-        stmt = sa.select(t.c.process_name, t.c.status, t.c.runtime_seconds,
-                         t.c.memory_usage_peak_mb, t.c.file_read_bytes, t.c.file_write_bytes,
-                         t.c.task_start_time_us)
+        stmt = _filtered(
+            sa.select(t.c.process_name, t.c.status, t.c.runtime_seconds,
+                      t.c.memory_usage_peak_mb, t.c.file_read_bytes, t.c.file_write_bytes,
+                      t.c.task_start_time_us),
+            process, stage, env, status, since, until)
         with self._reader().connect() as conn:
             rows = _fetch_all(conn, stmt)
         df = frames.profiles_frame(rows, ("process_name", "status", "runtime_seconds",
@@ -371,6 +380,22 @@ class ProfileRepo:
 
 
 # -- helpers -----------------------------------------------------------------------
+def _filtered(stmt, process, stage, env, status, since, until):
+    """``stmt`` restricted by the filters that query() and stats() share."""
+    t = schema.profiles
+    for column, value, label in ((t.c.process_name, process, "process"),
+                                 (t.c.stage, stage, "stage"), (t.c.env, env, "env"),
+                                 (t.c.status, status, "status")):
+        values = _as_values(label, value)
+        if values is not None:
+            stmt = stmt.where(column.in_(values))
+    if since is not None:
+        stmt = stmt.where(t.c.task_start_time_us >= _us("since", since))
+    if until is not None:
+        stmt = stmt.where(t.c.task_start_time_us < _us("until", until))
+    return stmt
+
+
 def _insert(conn: Connection, batch: Sequence[Profile]) -> None:
     conn.execute(schema.profiles.insert(), [codec.profile_row(p) for p in batch])
     res = [r for r in (codec.resources_row(p) for p in batch) if r is not None]

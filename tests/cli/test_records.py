@@ -212,3 +212,15 @@ def test_bad_input_is_one_clear_line_exit_2_and_loses_nothing(known_cli, args, m
     [line] = done.stderr.strip().splitlines()
     assert line.startswith(message), line
     assert {p.id for p in known_cli.profiles()} == ALL
+
+
+def test_stats_applies_its_filters(cli, tmp_path):
+    from dprof.repo import ProfileRepo
+    from dprof.record import Profile
+    from datetime import datetime, timezone
+    repo = ProfileRepo(cli.db_url)
+    now = datetime.now(timezone.utc)
+    for name in ("alpha_job", "beta_job"):
+        repo.add(Profile(process_name=name, task_start_time=now, task_end_time=now))
+    out = cli("stats", "--process", "alpha_job", check=0).stdout
+    assert "alpha_job" in out and "beta_job" not in out

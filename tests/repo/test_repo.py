@@ -209,3 +209,23 @@ def test_query_accepts_iso_strings_for_since_and_until(tmp_path):
     assert len(repo.query(since="2026-11-02", until="2026-11-02T23:00")) == 1
     with pytest.raises(ValueError, match="not an ISO 8601"):
         repo.query(since="last tuesday")
+
+
+def test_find_ids_by_prefix_and_stats_filters(tmp_path):
+    from datetime import datetime, timedelta, timezone
+    from dprof.repo import ProfileRepo
+    from dprof.record import Profile
+    repo = ProfileRepo(f"sqlite:///{tmp_path / 'p.db'}")
+    t0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    for i, (pid, name) in enumerate((("ab12", "load"), ("ab34", "load"), ("cd56", "train"),
+                                     ("a_b%", "train"))):
+        repo.add(Profile(id=pid, process_name=name, task_start_time=t0 + timedelta(days=i),
+                         task_end_time=t0 + timedelta(days=i, seconds=1)))
+    assert repo.find_ids("ab") == ["ab12", "ab34"]
+    assert repo.find_ids("ab", limit=1) == ["ab12"]
+    assert repo.find_ids("a_") == ["a_b%"]          # LIKE wildcards are matched literally
+    assert repo.find_ids("zz") == []
+    with pytest.raises(ValueError, match="prefix"):
+        repo.find_ids("")
+    assert list(repo.stats(process="train")["process_name"]) == ["train"]
+    assert list(repo.stats(since="2026-11-02")["runs"]) == [1, 2]
