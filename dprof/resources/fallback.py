@@ -46,12 +46,34 @@ _INDEX = {name: i for i, name in enumerate(COLUMN_NAMES)}
 _LOOPBACK = re.compile(r"lo\d*$")
 # ru_maxrss is in KiB on Linux and the BSDs, in bytes on macOS.
 _MAXRSS_UNIT = 1 if sys.platform == "darwin" else 1024
+_US = 1_000_000
 
 _NO_THREAD_STATES = ("per-thread states need /proc/PID/task (read by the native sampler); "
                      "psutil gives no per-thread state")
 _NO_CGROUP = ("cgroup accounting is read by the native sampler only (cgroup v2 on Linux); "
               "the psutil fallback has no cgroup reader")
 _NO_GPU = "GPUs are read by the native sampler only (NVML); the psutil fallback has none"
+
+
+def _us(seconds):
+    """CPU seconds as whole microseconds.
+
+    psutil hands CPU times over as float seconds. Summing and subtracting floats
+    rounds, so a counter that did not move can seem to move backwards by 1e-10
+    (busy = total - idle, with idle grown). Counting in integer microseconds keeps
+    every sum exact: an unchanged counter gives the identical float again."""
+    return round(seconds * _US)
+
+
+def system_cpu_seconds(cpu_times):
+    """(total, busy) system CPU seconds from psutil.cpu_times(), exact to the µs.
+
+    On Linux guest time is already counted in user/nice: it is not counted twice.
+    Idle is idle plus iowait (a CPU waiting for I/O runs nothing)."""
+    fields = cpu_times._asdict()
+    total = sum(_us(v) for k, v in fields.items() if k not in ("guest", "guest_nice"))
+    idle = _us(fields.get("idle", 0.0)) + _us(fields.get("iowait", 0.0))
+    return total / _US, (total - idle) / _US
 
 
 def _delayacct_reason():
@@ -290,7 +312,8 @@ class PsutilSampler:
         ix = _INDEX
         row[ix["timestamp"]] = time.monotonic()
 
-        user = system = rss = vms = peak = iowait = 0.0
+        user_us = system_us = iowait_us = 0
+        rss = vms = peak = 0.0
         vol = invol = threads = 0
         io = [0.0] * 6
         for i, proc in enumerate(self._tree()):
@@ -305,13 +328,13 @@ class PsutilSampler:
                 if i == 0:
                     raise       # the target itself: NoSuchProcess ends sampling
                 continue        # a child that exited or that we may not read
-            user += cpu.user
-            system += cpu.system
+            user_us += _us(cpu.user)
+            system_us += _us(cpu.system)
             if i == 0 and self._children:
                 # reaped descendants the target waited for
-                user += cpu.children_user
-                system += cpu.children_system
-            iowait += getattr(cpu, "iowait", 0.0)
+                user_us += _us(cpu.children_user)
+                system_us += _us(cpu.children_system)
+            iowait_us += _us(getattr(cpu, "iowait", 0.0))
             rss += mem.rss
             vms += mem.vms
             if self._peak_field:
@@ -327,8 +350,8 @@ class PsutilSampler:
                 io[4] += pio.read_count
                 io[5] += pio.write_count
 
-        row[ix["cpu_user_s"]] = user
-        row[ix["cpu_system_s"]] = system
+        row[ix["cpu_user_s"]] = user_us / _US
+        row[ix["cpu_system_s"]] = system_us / _US
         row[ix["rss_bytes"]] = rss
         row[ix["vms_bytes"]] = vms
         row[ix["ctx_voluntary"]] = vol
@@ -340,7 +363,7 @@ class PsutilSampler:
                 if name not in missing:
                     row[ix[name]] = value
         if "iowait_delayacct_s" not in missing:
-            row[ix["iowait_delayacct_s"]] = iowait
+            row[ix["iowait_delayacct_s"]] = iowait_us / _US
         if self._peak_field:
             row[ix["rss_peak_bytes"]] = peak
         if self._rusage:
@@ -350,13 +373,9 @@ class PsutilSampler:
             row[ix["minor_faults"]] = ru.ru_minflt
             row[ix["major_faults"]] = ru.ru_majflt
 
-        sys_cpu = psutil.cpu_times()
-        fields = sys_cpu._asdict()
-        # On Linux guest time is already counted in user/nice: do not count it twice.
-        total = sum(v for k, v in fields.items() if k not in ("guest", "guest_nice"))
-        idle = fields.get("idle", 0.0) + fields.get("iowait", 0.0)
+        total, busy = system_cpu_seconds(psutil.cpu_times())
         row[ix["sys_cpu_total_s"]] = total
-        row[ix["sys_cpu_busy_s"]] = total - idle
+        row[ix["sys_cpu_busy_s"]] = busy
         vm = psutil.virtual_memory()
         row[ix["sys_mem_total_bytes"]] = vm.total
         row[ix["sys_mem_available_bytes"]] = vm.available

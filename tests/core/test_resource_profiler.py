@@ -232,6 +232,34 @@ def test_psutil_fallback_columns_follow_the_native_contract():
         assert _native.Sampler(pid=0, interval=0.01, capacity=4).column_names == COLUMN_NAMES
 
 
+def test_psutil_system_busy_does_not_move_when_only_idle_grows():
+    """Float sums of psutil's CPU fields round: naively, busy = total - idle can fall by
+    1e-12 between two readings where only idle grew, and a window then shows a negative
+    system CPU percentage. The fallback counts in whole microseconds instead."""
+    import psutil
+    from dprof.resources.fallback import system_cpu_seconds
+
+    cpu_times = type(psutil.cpu_times())
+    fields = dict.fromkeys(cpu_times._fields, 0.0)
+    # values found by search to trip the naive computation (checked just below)
+    fields.update(user=2495.23, nice=6214.29, system=5706.65, idle=1367.58, iowait=3879.26,
+                  irq=9604.37, softirq=6332.56, steal=4970.81)
+    before = cpu_times(**fields)
+    after = cpu_times(**{**fields, "idle": 1367.92})
+
+    def naive_busy(t):
+        f = t._asdict()
+        total = sum(v for k, v in f.items() if k not in ("guest", "guest_nice"))
+        return total - (f.get("idle", 0.0) + f.get("iowait", 0.0))
+
+    if "iowait" in fields:      # Linux field set: the example is known to trip the naive sum
+        assert naive_busy(after) - naive_busy(before) < 0
+    total0, busy0 = system_cpu_seconds(before)
+    total1, busy1 = system_cpu_seconds(after)
+    assert busy1 - busy0 == 0.0
+    assert total1 - total0 == pytest.approx(0.34, abs=1e-9)
+
+
 @pytest.mark.skipif(native_unavailable_reason() is not None, reason="no native sampler")
 def test_native_and_psutil_samples_agree():
     from dprof import _native
