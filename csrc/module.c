@@ -8,7 +8,7 @@
 
 PyDoc_STRVAR(module_doc,
 "Native core of dprof: the resource sampler, stack sampling and aggregation,\n"
-"series statistics and the allocation counter.\n"
+"series statistics, the allocation counter and the raise counter.\n"
 "\n"
 "This module is an implementation detail; use the dprof package instead.");
 
@@ -42,6 +42,9 @@ dprof_exec(PyObject *module)
         return -1;
     }
     if (dprof_task_register(module, state) < 0) {
+        return -1;
+    }
+    if (dprof_raises_register(module, state) < 0) {
         return -1;
     }
     return 0;

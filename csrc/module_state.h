@@ -48,5 +48,6 @@ int dprof_stats_register(PyObject *module, dprof_state *state);
 int dprof_allocs_register(PyObject *module, dprof_state *state);
 int dprof_stacks_register(PyObject *module, dprof_state *state);
 int dprof_task_register(PyObject *module, dprof_state *state);
+int dprof_raises_register(PyObject *module, dprof_state *state);
 
 #endif

@@ -132,8 +132,9 @@ class Profile:
       namespace are counted too, ``sources`` says so).
 
     Errors
-      ``exceptions_raised``: exceptions raised in the task while it ran, caught ones
-      included.
+      ``exceptions_raised``: on Python 3.12+, exceptions raised while the task ran,
+      caught ones included, each counted once (sys.monitoring); before 3.12, 1 when
+      an exception escaped the task, else 0. ``sources`` says which.
 
     Provenance and attachments
       ``missing``: metric name -> why it could not be measured; exactly the metrics

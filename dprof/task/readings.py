@@ -35,7 +35,7 @@ class Reading:
                  "children_cpu_user", "children_cpu_system", "thread_cpu_user",
                  "thread_cpu_system", "max_rss_bytes", "rss_bytes", "process_io",
                  "thread_io", "net_sent", "net_received", "allocations",
-                 "allocated_bytes", "missing")
+                 "allocated_bytes", "raises_process", "raises_thread", "missing")
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__)
@@ -50,8 +50,10 @@ def take() -> Reading:
     """Take every point reading now."""
     r = _native.task_reading()
     allocations, allocated_bytes = _native.alloc_counts()
+    raises_process, raises_thread = _native.raise_counts()
     bits = r[20]
     out = Reading()
+    out.raises_process, out.raises_thread = raises_process, raises_thread
     (out.monotonic, out.wall, out.process_cpu_user, out.process_cpu_system,
      out.children_cpu_user, out.children_cpu_system) = r[:6]
     out.max_rss_bytes = r[8]

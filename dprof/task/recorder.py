@@ -18,7 +18,11 @@ from datetime import datetime, timezone
 from typing import Any, Dict, Optional
 
 from dprof import _native
-from dprof.task import readings, scope
+# imported here, not on a profile's first stop: importing numpy and the record
+# module inside the first task's window would be counted as that task's work
+# (its allocations and the exceptions importlib raises and catches)
+from dprof.record import METRICS, Profile
+from dprof.task import exceptions, readings, scope
 
 
 # RSS may grow between the high-water reset and the start reading that checks it
@@ -47,7 +51,6 @@ def _scope_sources(scope_name: str) -> Dict[str, str]:
         "file_write_bytes": f"/proc io write_bytes ({scope_name})",
         "network_data_sent_bytes": network,
         "network_data_received_bytes": network,
-        "exceptions_raised": "exceptions that escaped the task",
     }
 
 
@@ -99,6 +102,7 @@ class TaskRecorder:
         self._monitor_handle = None
         self._stack_sampler = None
         self._alloc_acquired = False
+        self._raises_acquired = False       # caught exceptions counted (3.12+)
         self._failed_start: Optional[BaseException] = None
         self._stacks_so_far = None          # stacks of earlier snapshot periods
         self._snapshot_lock = threading.Lock()
@@ -142,6 +146,10 @@ class TaskRecorder:
                 self._alloc_acquired = True
             except Exception as exc:   # never let the task see it
                 self._note_failure("memory_allocations", exc)
+            try:
+                self._raises_acquired = exceptions.acquire()
+            except Exception:      # the escaped-only count still stands, and says so
+                self._raises_acquired = False
         if self.want_resources:
             try:
                 from dprof.task import monitor
@@ -160,7 +168,6 @@ class TaskRecorder:
 
     def stop(self, exc: Optional[BaseException] = None):
         """End the measurement and build the Profile (never raises)."""
-        from dprof.record import Profile
         if self._failed_start is not None or self._start is None:
             self._release_all()
             return self._minimal_profile(Profile, exc, f"dprof could not start measuring: "
@@ -195,13 +202,18 @@ class TaskRecorder:
                 _native.alloc_counter_release()
             except Exception:
                 pass
+        if self._raises_acquired:
+            self._raises_acquired = False
+            try:
+                exceptions.release()
+            except Exception:
+                pass
         if self._scope is not None:
             entry, self._scope = self._scope, None
             scope.leave(entry)
 
     def _minimal_profile(self, Profile, exc, reason: str):
         """A record with identity, outcome and runtime, every metric missing."""
-        from dprof.record import METRICS
         now = datetime.now(timezone.utc)
         start = self._start
         start_time = datetime.fromtimestamp(start.wall, timezone.utc) if start else now
@@ -229,7 +241,6 @@ class TaskRecorder:
         the allocation count is the task thread's own and cannot be read from another
         thread, so an interim snapshot reports it missing.
         """
-        from dprof.record import Profile
         with self._snapshot_lock:
             if self._start is None or self._failed_start is not None or self._scope is None:
                 return None
@@ -243,7 +254,8 @@ class TaskRecorder:
             profile = self._build(
                 Profile, end, None, series, stacks, self._scope,
                 uncounted_allocations=("not available in an interim snapshot: the count is "
-                                       "the task thread's own"))
+                                       "the task thread's own"),
+                raises_counted=self._raises_acquired)
             profile.tags = dict(profile.tags, snapshot="interim")
             return profile
 
@@ -286,16 +298,19 @@ class TaskRecorder:
             except Exception as err:
                 self._note_failure("resources", err)
         counted = self._alloc_acquired
+        raises_counted = self._raises_acquired
         self._release_all()
         return self._build(Profile, end, exc, series, stacks_profile, entry,
                            uncounted_allocations=None if counted else
-                           "allocation counter unavailable")
+                           "allocation counter unavailable",
+                           raises_counted=raises_counted)
 
     # -- building -----------------------------------------------------------------
     def _build(self, Profile, end, exc, series, stacks_profile, entry,
-               uncounted_allocations: Optional[str]):
+               uncounted_allocations: Optional[str], raises_counted: bool):
         """The Profile from the start and end readings. ``uncounted_allocations`` is
-        None when the allocation counter ran for the whole task, else why it did not.
+        None when the allocation counter ran for the whole task, else why it did not;
+        ``raises_counted`` says whether RAISE events were counted throughout.
         Works on copies of ``missing``/``sources``: snapshot() calls it mid-task."""
         start = self._start
         runtime = max(0.0, end.monotonic - start.monotonic)
@@ -414,6 +429,9 @@ class TaskRecorder:
                 series.get("_io_wait_missing") else
                 "no resource samples: enable resources or run longer than one sampling interval")
 
+        exceptions_raised = self._exceptions_raised(start, end, exc, raises_counted,
+                                                    thread_scope, scope_name, sources)
+
         status = "ok" if exc is None else "failed"
         resources = None
         if series is not None:
@@ -428,7 +446,7 @@ class TaskRecorder:
             file_read_bytes=read_bytes, file_write_bytes=write_bytes,
             io_wait_time_seconds=io_wait,
             network_data_sent_bytes=sent, network_data_received_bytes=received,
-            exceptions_raised=0 if exc is None else 1,
+            exceptions_raised=exceptions_raised,
             status=status,
             exception_type=None if exc is None else type(exc).__qualname__,
             exception_message=None if exc is None else str(exc),
@@ -437,6 +455,28 @@ class TaskRecorder:
             missing=missing, sources=sources,
             resources=resources, stacks=stacks_profile,
         )
+
+    def _exceptions_raised(self, start, end, exc, counted, thread_scope, scope_name,
+                           sources) -> int:
+        """Exceptions raised in the task, caught ones included where sys.monitoring
+        counted them (3.12+); else only the one that escaped. An escaped exception
+        that never passed through a Python frame of the task (raised by a C callable)
+        had no RAISE event: it still counts."""
+        escaped = 0 if exc is None else 1
+        if counted and self.subject == "self":
+            if thread_scope:
+                raised = end.raises_thread - start.raises_thread
+            else:
+                raised = end.raises_process - start.raises_process
+            sources["exceptions_raised"] = (f"sys.monitoring RAISE events ({scope_name}), "
+                                            "caught exceptions included")
+            return max(raised, escaped)
+        if self.subject == "children":
+            why = "the commands' own exceptions are not visible to dprof"
+        else:
+            why = exceptions.reason() or "the raise counter was not available"
+        sources["exceptions_raised"] = f"only an exception that escaped the task ({why})"
+        return escaped
 
     def _note_failure(self, what: str, exc: BaseException) -> None:
         """Record that measuring ``what`` (a metric or an attachment) failed."""

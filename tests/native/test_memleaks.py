@@ -265,6 +265,29 @@ def test_alloc_counter_acquire_release():
     assert not _native.alloc_counter_active() or _native.alloc_counts()[0] >= 0
 
 
+def test_raise_counter():
+    def propagated():
+        try:
+            int("x")
+        except ValueError as exc:
+            return exc
+
+    fresh, seen = ValueError("fresh"), propagated()
+
+    def calls():
+        _native.count_raise(None, 0, fresh)     # counted: the no-traceback path
+        _native.count_raise(None, 0, seen)      # its traceback is read and released
+        _native.raise_counts()
+
+    check_bounded(calls, 1000)
+    # the traceback reference taken in count_raise is given back
+    tb = seen.__traceback__
+    refs = sys.getrefcount(tb)
+    for _ in range(100):
+        _native.count_raise(None, 0, seen)
+    assert sys.getrefcount(tb) == refs
+
+
 def test_task_reading_from_many_threads():
     # Each thread keeps its /proc/thread-self/io open until it exits.
     def in_threads():
