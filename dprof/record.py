@@ -143,7 +143,10 @@ class Profile:
       (e.g. ``{"io_wait_time_seconds": "dstate_samples"}``).
       ``resources``: the resource time series, columnar: column name -> 1-D float64
       array, all the same length (by convention ``"t"`` holds seconds since the
-      start); or ``None``. ``stacks``: a :class:`dprof.stacks.StackProfile` or ``None``.
+      start); or ``None``. ``resources_missing``: resource column name -> why the
+      sampler could not give it (e.g. no GPU); such a column is all NaN. Its keys are
+      columns of ``resources``; empty when ``resources`` is ``None``.
+      ``stacks``: a :class:`dprof.stacks.StackProfile` or ``None``.
     """
 
     process_name: str
@@ -175,6 +178,7 @@ class Profile:
     missing: Dict[str, str] = field(default_factory=dict)
     sources: Dict[str, str] = field(default_factory=dict)
     resources: Optional[Dict[str, np.ndarray]] = None
+    resources_missing: Dict[str, str] = field(default_factory=dict)
     stacks: Optional[StackProfile] = None
 
     def __post_init__(self) -> None:
@@ -269,6 +273,8 @@ class Profile:
             raise ValueError(f"Profile.parameters must be JSON-safe (str keys; str, "
                              f"int, finite float, bool, None, lists, dicts): {exc}") from None
         self.resources = _check_resources(self.resources)
+        self.resources_missing = _check_resources_missing(self.resources_missing,
+                                                          self.resources)
         if self.stacks is not None and not isinstance(self.stacks, StackProfile):
             raise TypeError(f"Profile.stacks must be a StackProfile or None, got "
                             f"{type(self.stacks).__name__}")
@@ -345,7 +351,9 @@ class Profile:
                                    .astype(np.float64) for name, b64 in res["columns"].items()}
         if kwargs.get("stacks") is not None:
             kwargs["stacks"] = StackProfile.from_dict(kwargs["stacks"])
-        for name in ("parameters", "tags", "missing", "sources"):
+        # resources_missing came after format 1's first release: a dict without it
+        # is an older dprof's and loads with no reasons (the field's default)
+        for name in ("parameters", "tags", "missing", "sources", "resources_missing"):
             if isinstance(kwargs.get(name), Mapping):
                 kwargs[name] = dict(kwargs[name])
         return cls(**kwargs)
@@ -456,6 +464,24 @@ def _check_resources(value: Any) -> Optional[Dict[str, np.ndarray]]:
         length = len(arr)
         out[col] = arr
     return out
+
+
+def _check_resources_missing(value: Any,
+                             resources: Optional[Dict[str, np.ndarray]]) -> Dict[str, str]:
+    """Reasons keyed by columns of ``resources``; none when there is no series."""
+    value = _check_str_dict("resources_missing", value)
+    if "" in value:
+        raise ValueError("Profile.resources_missing has an empty column name")
+    if resources is None:
+        if value:
+            raise ValueError(f"Profile.resources_missing names {sorted(value)} but "
+                             f"resources is None; reasons belong to columns of a series")
+        return value
+    for col in value:
+        if col not in resources:
+            raise ValueError(f"Profile.resources_missing[{col!r}] names no column of "
+                             f"resources (columns: {sorted(resources)})")
+    return value
 
 
 def datetime_to_us(value: datetime) -> int:

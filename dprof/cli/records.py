@@ -203,8 +203,11 @@ def profile_summary_lines(profile, brief: bool = False, stored: bool = True) -> 
             text = f"{format_value(value)} {unit}".rstrip()
         lines.append(f"  {label.ljust(width)}  {text}")
     if not brief:
+        # a stored series keeps why each of its missing columns is missing (all NaN)
         for title, mapping in (("parameters", profile.parameters), ("tags", profile.tags),
-                               ("sources", getattr(profile, "sources", {}))):
+                               ("sources", getattr(profile, "sources", {})),
+                               ("resource columns missing",
+                                getattr(profile, "resources_missing", {}))):
             if mapping:
                 lines.append(f"  {title}:")
                 for k, v in mapping.items():

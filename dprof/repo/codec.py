@@ -40,7 +40,8 @@ def resources_row(p: Profile) -> Optional[Dict[str, Any]]:
     n = len(p.resources[columns[0]]) if columns else 0
     raw = b"".join(p.resources[c].astype("<f8").tobytes() for c in columns)
     return {"profile_id": p.id, "columns": _json(columns), "n_samples": n,
-            "encoding": RESOURCE_ENCODING, "data": zlib.compress(raw, 1)}
+            "encoding": RESOURCE_ENCODING, "data": zlib.compress(raw, 1),
+            "missing": _json(p.resources_missing)}
 
 
 def stacks_row(p: Profile) -> Optional[Dict[str, Any]]:
@@ -63,6 +64,12 @@ def decode_resources(row: Mapping[str, Any]) -> Dict[str, np.ndarray]:
     return {name: table[i].copy() for i, name in enumerate(columns)}
 
 
+def decode_resources_missing(row: Mapping[str, Any]) -> Dict[str, str]:
+    """Column -> why it is missing; ``{}`` for a series stored before revision 3."""
+    text = row.get("missing")
+    return json.loads(text) if text else {}
+
+
 def decode_stacks(row: Mapping[str, Any]) -> StackProfile:
     if row["encoding"] != STACKS_ENCODING:
         raise ValueError(f"unknown stack profile encoding {row['encoding']!r}")
@@ -77,5 +84,7 @@ def profile_from_row(row: Mapping[str, Any], resources: Optional[Mapping[str, An
     for name in _JSON:
         kwargs[name] = json.loads(row[name])
     kwargs["resources"] = decode_resources(resources) if resources is not None else None
+    if resources is not None:
+        kwargs["resources_missing"] = decode_resources_missing(resources)
     kwargs["stacks"] = decode_stacks(stacks) if stacks is not None else None
     return Profile(**kwargs)

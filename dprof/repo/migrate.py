@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 VERSION_TABLE = "dprof_schema_version"
 #: The newest revision in migrations/versions (a test checks it matches Alembic's head).
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Arbitrary constant key for pg_advisory_xact_lock ("dprof" in ASCII).
 _PG_LOCK_KEY = 0x6470726F66

@@ -261,15 +261,22 @@ class ProfileRepo:
 
     def resources(self, id: str) -> pd.DataFrame:
         """The resource time series of one profile, one float64 column per measured
-        quantity (empty when it has none). KeyError when no such profile."""
+        quantity (empty when it has none). KeyError when no such profile.
+
+        ``df.attrs["missing"]`` maps each column the sampler could not give (all NaN)
+        to why (as ``Profile.resources_missing``); ``{}`` when none is missing."""
         import pandas as pd
 
         with self._reader().connect() as conn:
             self._require(conn, id)
             row = _child_row(conn, schema.profile_resources, id)
         if row is None:
-            return pd.DataFrame()
-        return pd.DataFrame(codec.decode_resources(row))
+            df = pd.DataFrame()
+            df.attrs["missing"] = {}
+            return df
+        df = pd.DataFrame(codec.decode_resources(row))
+        df.attrs["missing"] = codec.decode_resources_missing(row)
+        return df
 
     def stacks(self, id: str) -> Optional[StackProfile]:
         """The stack profile of one profile, or None when it has none. KeyError when

@@ -53,7 +53,8 @@ profiles = Table(
 )
 
 # One row per profile that has a series: the float64 columns, little-endian, one after
-# the other, zlib-compressed; ``columns`` is the JSON list of their names.
+# the other, zlib-compressed; ``columns`` is the JSON list of their names; ``missing``
+# the JSON object column -> why the sampler could not give it (revision 3).
 profile_resources = Table(
     "profile_resources", metadata,
     Column("profile_id", String(64), ForeignKey("profiles.id", ondelete="CASCADE"),
@@ -62,6 +63,7 @@ profile_resources = Table(
     Column("n_samples", Integer, nullable=False),
     Column("encoding", String(32), nullable=False),
     Column("data", LargeBinary, nullable=False),
+    Column("missing", Text, nullable=False, server_default="{}"),
 )
 
 # One row per profile that has stacks: zlib-compressed JSON of StackProfile.to_dict().

@@ -4,12 +4,14 @@ The page works offline: the CSS and the small hand-written script in ``assets/``
 inlined, the call tree is embedded as JSON, and nothing is fetched from a network. It
 holds an interactive flamegraph (click a frame to zoom, type a regular expression to
 highlight matching frames), the hotspot tables, and - when resource series are given -
-one small line chart per series drawn as inline SVG.
+one small line chart per series drawn as inline SVG (a series the sampler could not
+give says why instead of being drawn empty).
 """
 from __future__ import annotations
 
 import json
 import math
+import textwrap
 from html import escape
 from importlib import resources as _package_files
 from typing import Dict, List, Mapping, Optional, Sequence
@@ -110,15 +112,30 @@ def _scaled(name: str, values: List[Optional[float]]):
     return values, name
 
 
+def _missing_plot(head: str, reason: str, left: int, top: int) -> str:
+    """The plot's place, holding why the series is missing (wrapped; whole on hover)."""
+    lines = textwrap.wrap(f"missing: {reason}", 62) or ["missing"]
+    if len(lines) > 6:
+        lines = lines[:5] + [lines[5][:58] + " ..."]
+    text = "".join(f'<tspan x="{left}" dy="{0 if i == 0 else 14}">{escape(line)}</tspan>'
+                   for i, line in enumerate(lines))
+    return (head + f'<text class="missing" x="{left}" y="{top + 16}">'
+            f'<title>{escape(reason)}</title>{text}</text></svg>')
+
+
 def _plot(name: str, times: List[float], values: List[Optional[float]],
-          width: int = 420, height: int = 150) -> str:
+          width: int = 420, height: int = 150, missing: Optional[str] = None) -> str:
     values, label = _scaled(name, values)
     known = [v for v in values if v is not None]
     left, right, top, bottom = 48, 10, 18, 22
     pw, ph = width - left - right, height - top - bottom
-    head = (f'<svg class="plot" data-series="{escape(name)}" xmlns="http://www.w3.org/2000/svg"'
+    reason_attr = "" if missing is None else f' data-missing="{escape(missing)}"'
+    head = (f'<svg class="plot" data-series="{escape(name)}"{reason_attr} '
+            f'xmlns="http://www.w3.org/2000/svg"'
             f' width="{width}" height="{height}"><text x="{left}" y="12" font-weight="bold">'
             f'{escape(label)}</text>')
+    if missing is not None:
+        return _missing_plot(head, missing, left, top)
     if not known or len(times) < 2:
         return head + f'<text x="{left}" y="{top + ph / 2}">no values</text></svg>'
     t0, t1 = times[0], times[-1]
@@ -151,9 +168,16 @@ def _plot(name: str, times: List[float], values: List[Optional[float]],
     return head + axes + lines + "</svg>"
 
 
-def resource_plots(series: Mapping[str, Sequence]) -> str:
+def resource_plots(series: Mapping[str, Sequence],
+                   missing: Optional[Mapping[str, str]] = None) -> str:
     """Inline SVG line charts, one per column of ``series`` other than ``timestamp``
-    (seconds, any origin). Accepts a dict of sequences or a pandas DataFrame."""
+    (seconds, any origin). Accepts a dict of sequences or a pandas DataFrame.
+
+    ``missing``: column -> why the sampler could not give it (``Profile.
+    resources_missing``); such a column shows "missing: <reason>" instead of a chart.
+    Default: the DataFrame's ``attrs["missing"]`` (as ``ProfileRepo.resources`` sets)."""
+    if missing is None:
+        missing = getattr(series, "attrs", {}).get("missing") or {}
     columns = list(series.keys())
     if "timestamp" not in columns:
         raise ValueError(f"resource series need a 'timestamp' column; got {columns}")
@@ -168,7 +192,7 @@ def resource_plots(series: Mapping[str, Sequence]) -> str:
         if len(values) != len(times):
             raise ValueError(f"resource series {name!r} has {len(values)} values but "
                              f"'timestamp' has {len(times)}")
-        plots.append(_plot(str(name), times, values))
+        plots.append(_plot(str(name), times, values, missing=missing.get(name)))
     return f'<div class="plots">{"".join(plots)}</div>'
 
 
@@ -176,12 +200,15 @@ def resource_plots(series: Mapping[str, Sequence]) -> str:
 
 def html_report(profile: StackProfile, *, title: str = "dprof report",
                 resources: Optional[Mapping[str, Sequence]] = None,
+                resources_missing: Optional[Mapping[str, str]] = None,
                 threshold: float = 0.5, include_libraries: bool = False,
                 lines: bool = False, min_fraction: float = 1e-4,
                 hotspot_limit: int = 50) -> str:
     """The whole report as one HTML string.
 
     resources: optional resource time series (columns incl. ``timestamp``).
+    resources_missing: column -> why it is missing (``Profile.resources_missing``);
+        default: ``resources.attrs["missing"]`` when ``resources`` is a DataFrame.
     threshold: hide hotspot lines and functions under this percent.
     include_libraries: hotspots attribute to leaf frames anywhere (the flamegraph
         always shows every frame).
@@ -196,7 +223,7 @@ def html_report(profile: StackProfile, *, title: str = "dprof report",
             "colours": [CATEGORY_COLOURS[c] for c in CATEGORIES]}
     plots = ""
     if resources is not None:
-        plots = f"<h2>Resources</h2>{resource_plots(resources)}"
+        plots = f"<h2>Resources</h2>{resource_plots(resources, resources_missing)}"
     scope = "all code" if include_libraries else "your code (libraries excluded)"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

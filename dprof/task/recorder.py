@@ -434,8 +434,13 @@ class TaskRecorder:
 
         status = "ok" if exc is None else "failed"
         resources = None
+        resources_missing: Dict[str, str] = {}
         if series is not None:
             resources = {k: v for k, v in series.items() if not k.startswith("_")}
+            # why the sampler could not give a column (its all-NaN values say nothing
+            # once stored); a new dict, the sampler's is shared between profiles
+            reasons = series.get("_missing") or {}
+            resources_missing = {k: str(v) for k, v in reasons.items() if k in resources}
         return Profile._from_measurement(
             process_name=self.name, env=self.env, stage=self.stage,
             task_start_time=datetime.fromtimestamp(start.wall, timezone.utc),
@@ -453,7 +458,8 @@ class TaskRecorder:
             host=_HOST, pid=os.getpid(), python_version=_PYTHON,
             parameters=self.parameters, tags=self.tags,
             missing=missing, sources=sources,
-            resources=resources, stacks=stacks_profile,
+            resources=resources, resources_missing=resources_missing,
+            stacks=stacks_profile,
         )
 
     def _exceptions_raised(self, start, end, exc, counted, thread_scope, scope_name,

@@ -73,6 +73,23 @@ def test_show_text_names_every_field_and_the_missing_ones(known_cli):
     assert "day: 2026-11-01" in out and "team: data" in out
 
 
+def test_show_gives_why_each_missing_resource_column_is_missing(cli):
+    from dataclasses import replace
+
+    from cli_helpers import known_profiles
+    nan = float("nan")
+    p = replace(known_profiles()[0], resources={"t": [0.0, 0.1], "gpu_util_percent": [nan, nan]},
+                resources_missing={"gpu_util_percent": "no NVIDIA GPU: libnvidia-ml.so.1 absent"})
+    repo = cli.repo()
+    repo.add(p)
+    repo.close()
+    out = cli("show", p.id, check=0).stdout
+    assert "  resource columns missing:\n    gpu_util_percent: no NVIDIA GPU: " \
+           "libnvidia-ml.so.1 absent" in out
+    data = json.loads(cli("show", "--json", p.id, check=0).stdout)
+    assert data["resources_missing"] == {"gpu_util_percent": "no NVIDIA GPU: libnvidia-ml.so.1 absent"}
+
+
 def test_show_json_is_valid_json_with_the_fields(known_cli):
     done = known_cli("show", "--json", "bbbb3333000000000000000000000003", check=0)
     data = json.loads(done.stdout)

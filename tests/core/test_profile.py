@@ -68,6 +68,12 @@ def test_times_are_normalised_to_utc_and_naive_is_refused():
     (dict(resources={"a": [1.0, 2.0], "b": [1.0]}), ValueError, "differ in length"),
     (dict(resources={"a": [[1.0]]}), ValueError, "must be 1-D"),
     (dict(stacks={"frames": []}), TypeError, "stacks must be a StackProfile"),
+    (dict(resources={"t": [0.0]}, resources_missing={"gpu_util_percent": "no GPU"}),
+     ValueError, r"resources_missing\['gpu_util_percent'\] names no column"),
+    (dict(resources_missing={"gpu_util_percent": "no GPU"}), ValueError,
+     "resources_missing names .*gpu_util_percent.* but resources is None"),
+    (dict(resources={"t": [0.0]}, resources_missing={"t": 1}), TypeError,
+     "resources_missing must map str -> str"),
 ])
 def test_invalid_fields_raise_errors_that_name_them(kwargs, error, pattern):
     with pytest.raises(error, match=pattern):
@@ -91,7 +97,8 @@ def full_profile():
         missing={"network_data_sent_bytes": "netns shared"},
         sources={"io_wait_time_seconds": "dstate_samples"},
         parameters={"a": [1, 2.5, None, True, {"b": "c"}]}, tags={"k": "v"},
-        resources={"t": [0.0, 0.1, 0.2], "x": [np.nan, -0.0, np.inf]}, stacks=sp)
+        resources={"t": [0.0, 0.1, 0.2], "x": [np.nan, -0.0, np.inf], "gpu": [np.nan] * 3},
+        resources_missing={"gpu": "no NVIDIA GPU: libnvidia-ml.so.1 not found"}, stacks=sp)
 
 
 def test_to_dict_is_json_safe_and_round_trips_exactly():
@@ -104,6 +111,7 @@ def test_to_dict_is_json_safe_and_round_trips_exactly():
     assert q.resources["x"].dtype == np.float64 and q.resources["x"].flags.writeable
     assert q.runtime_seconds == 1.0000000000000002 and q.memory_allocations == 2**62
     assert q.stacks.to_dict() == p.stacks.to_dict()
+    assert q.resources_missing == {"gpu": "no NVIDIA GPU: libnvidia-ml.so.1 not found"}
     # the dict is a copy: changing it does not change the profile
     d = p.to_dict()
     d["parameters"]["a"].append(9)
@@ -118,6 +126,16 @@ def test_equality_notices_any_difference():
     q = Profile.from_dict(p.to_dict())
     q.tags["k"] = "w"
     assert q != p
+
+
+def test_dict_from_before_resources_missing_loads_with_no_reasons():
+    d = full_profile().to_dict()
+    del d["resources_missing"]          # what a dprof without the field wrote
+    q = Profile.from_dict(d)
+    assert q.resources_missing == {} and list(q.resources) == ["t", "x", "gpu"]
+    # and a changed reason is a different profile
+    q.resources_missing["gpu"] = "other"
+    assert q != full_profile()
 
 
 def test_from_dict_rejects_unknown_fields_and_formats():

@@ -158,7 +158,8 @@ def build_profile(i: int = 0, *, process: str = "task", with_attachments: bool =
         fields["stacks"] = sp
         t = np.arange(5, dtype=np.float64) * 0.01
         fields["resources"] = {"t": t, "rss_mb": np.array([10, 11.5, np.nan, 12, 1e300]),
-                               "cpu": np.full(5, -0.0)}
+                               "cpu": np.full(5, -0.0), "gpu_util_percent": np.full(5, np.nan)}
+        fields["resources_missing"] = {"gpu_util_percent": "no NVIDIA GPU: ünïcode reason"}
     fields.update(overrides)
     return Profile(**fields)
 

@@ -75,6 +75,39 @@ def test_upgrade_from_revision_1_keeps_data(db_url, spool_dir, make_profile):
     assert repo.get(p.id) == p
 
 
+def test_upgrade_from_revision_2_keeps_series_with_no_reasons(db_url, spool_dir,
+                                                             make_profile):
+    from dprof.repo import codec
+
+    stored = make_profile(7, with_attachments=True)
+    stored.stacks = None                       # the series is what revision 3 touches
+    stored.resources_missing = {}              # revision 2 kept no reasons
+    engine = make_engine(db_url, timeout=10)
+    with engine.begin() as conn:
+        migrate.upgrade(conn, "0002")
+    with engine.begin() as conn:
+        assert "missing" not in {c["name"] for c in
+                                 sa.inspect(conn).get_columns("profile_resources")}
+        # the rows revision 2 wrote: its profiles table is today's; its series row
+        # had no reasons
+        conn.execute(schema.profiles.insert(), [codec.profile_row(stored)])
+        series_row = codec.resources_row(stored)
+        del series_row["missing"]
+        conn.execute(sa.table("profile_resources",
+                              *[sa.column(k) for k in series_row]).insert(), [series_row])
+    engine.dispose()
+
+    repo = ProfileRepo(db_url, spool_dir=spool_dir)
+    assert repo.last_error is None
+    got = repo.get(stored.id)
+    assert got == stored                       # the series intact, bit for bit
+    assert got.resources_missing == {}
+    assert repo.resources(stored.id).attrs["missing"] == {}
+    with repo._engine.connect() as conn:
+        assert migrate.current_revision(conn) == HEAD_REVISION == "0003"
+    repo.close()
+
+
 def test_upgraded_schema_has_the_columns_of_schema_py(db_url, spool_dir):
     ProfileRepo(db_url, spool_dir=spool_dir).close()
     engine = make_engine(db_url, timeout=10)

@@ -56,10 +56,11 @@ def test_resources_and_stacks_accessors(db_url, spool_dir, make_profile):
     with_att, without = make_profile(1, with_attachments=True), make_profile(2)
     repo.add_many([with_att, without])
     series = repo.resources(with_att.id)
-    assert list(series.columns) == ["t", "rss_mb", "cpu"]
+    assert list(series.columns) == ["t", "rss_mb", "cpu", "gpu_util_percent"]
+    assert series.attrs["missing"] == {"gpu_util_percent": "no NVIDIA GPU: ünïcode reason"}
     assert (series.dtypes == np.float64).all()
     np.testing.assert_array_equal(series["t"].to_numpy(), with_att.resources["t"])
-    assert repo.resources(without.id).empty
+    assert repo.resources(without.id).empty and repo.resources(without.id).attrs["missing"] == {}
     assert isinstance(repo.stacks(with_att.id), StackProfile)
     assert repo.stacks(with_att.id).seconds_by_category()["wait_io"] == 0.2
     assert repo.stacks(without.id) is None

@@ -68,6 +68,29 @@ def test_resource_series_are_plotted_with_gaps_for_missing_values(profile):
 
 
 @pytest.mark.core
+def test_a_missing_resource_series_shows_its_reason_not_an_empty_chart(profile):
+    import pandas as pd
+
+    reason = "NVIDIA GPU readings not available: cannot load libnvidia-ml.so.1 <&>" * 3
+    nan = float("nan")
+    series = pd.DataFrame({"timestamp": [0.0, 0.5, 1.0], "rss_bytes": [1.0, 2.0, 3.0],
+                           "gpu_util_percent": [nan, nan, nan], "net_bytes": [nan] * 3})
+    series.attrs["missing"] = {"gpu_util_percent": reason}      # as ProfileRepo.resources
+    for page in (report.html_report(profile, resources=series),
+                 report.html_report(profile, resources=dict(series.items()),
+                                    resources_missing={"gpu_util_percent": reason})):
+        plots = dict(re.findall(r'<svg class="plot" data-series="(\w+)"(.*?)</svg>', page, re.S))
+        assert set(plots) == {"rss_bytes", "gpu_util_percent", "net_bytes"}
+        gpu = plots["gpu_util_percent"]
+        assert "<polyline" not in gpu and "no values" not in gpu
+        assert gpu.startswith(' data-missing="NVIDIA GPU') and "&lt;&amp;&gt;" in gpu
+        assert ">missing: NVIDIA GPU readings not available:" in gpu
+        # a NaN column with no reason given stays "no values"; a measured one is drawn
+        assert "no values" in plots["net_bytes"] and "missing" not in plots["net_bytes"]
+        assert plots["rss_bytes"].count("<polyline") == 1
+
+
+@pytest.mark.core
 def test_resource_series_errors_are_named(profile):
     with pytest.raises(ValueError, match="timestamp"):
         report.html_report(profile, resources={"rss_bytes": [1, 2]})

@@ -1,8 +1,10 @@
 """@profiler and profile(): what passes through, what is recorded, what is stored."""
 import asyncio
 import threading
+import time
 import warnings
 
+import numpy as np
 import pytest
 
 import dprof
@@ -204,3 +206,33 @@ def test_measured_record_turns_a_negative_delta_into_missing():
     assert "went backwards" in p.missing["network_data_sent_bytes"]
     assert p.missing["file_read_bytes"] == "not measured"
     p.validate()
+
+
+def test_stored_series_keeps_why_each_missing_column_is_missing(repo_url):
+    from dprof import _native
+
+    live = _native.Sampler(pid=0, interval=0.01, capacity=64, children=True)
+    live.start()
+    try:
+        expected_reasons = live.missing()
+    finally:
+        live.stop()
+    with profile("busy", resources=True, interval=0.01, repo=repo_url) as run:
+        t_end = time.process_time() + 0.3
+        while time.process_time() < t_end:
+            pass
+    recorded = run.profile
+    assert recorded.resources is not None and len(recorded.resources["timestamp"]) >= 3
+
+    repo = dprof.ProfileRepo(repo_url)
+    stored = repo.get(recorded.id)
+    assert stored == recorded
+    expected = {k: v for k, v in expected_reasons.items() if k in stored.resources}
+    assert stored.resources_missing == expected
+    for column, values in stored.resources.items():
+        if np.all(np.isnan(values)):
+            assert stored.resources_missing.get(column), f"{column} is all NaN with no reason"
+    df = repo.resources(recorded.id)
+    assert df.attrs["missing"] == expected
+    assert set(df.columns) == set(stored.resources)
+    repo.close()
