@@ -2,6 +2,7 @@
 
     dprof view PROFILE                      hotspot table and call tree on the terminal
     dprof view PROFILE -o report.html       a file; the format comes from the ending
+                                            (the HTML page also charts the resources)
     dprof diff BEFORE AFTER [-o diff.svg]   what got slower or faster
 
 PROFILE is a stored profile's id (a unique prefix is enough) or a JSON file written
@@ -95,11 +96,12 @@ class _Source:
     def __init__(self, args):
         self.args = args
         self.repo = None
+        self.profiles = {}      # ref -> the whole Profile, when the ref named one
 
     def stacks(self, ref: str):
         """(StackProfile, label) for an id, id prefix or JSON file."""
         if os.path.isfile(ref) or ref.endswith(".json"):
-            stacks, label = _from_file(ref)
+            stacks, label, profile = _from_file(ref)
         else:
             from dprof.cli.records import _resolve_id, open_repo
             if self.repo is None:
@@ -116,6 +118,8 @@ class _Source:
         if not stacks.rows:
             raise CliError(f"{label} holds no stack samples (the run may have been shorter "
                            f"than one sampling interval)")
+        if profile is not None:
+            self.profiles[ref] = profile
         return stacks, label
 
 
@@ -137,9 +141,9 @@ def _from_file(path: str):
                 raise CliError(f"{path} is a profile without stack samples; record it "
                                f"with stacks: `dprof run` (the default), "
                                f"@profiler(stacks=True) or profile(..., stacks=True)")
-            return profile.stacks, f"{profile.process_name} ({label})"
+            return profile.stacks, f"{profile.process_name} ({label})", profile
         if isinstance(data, dict) and "frames" in data and "rows" in data:
-            return StackProfile.from_dict(data), label
+            return StackProfile.from_dict(data), label, None
     except (KeyError, TypeError, ValueError) as exc:
         raise CliError(f"{path} is not a valid dprof profile: {exc}")
     raise CliError(f"{path} is neither a dprof profile (Profile.to_dict) nor a stack "
@@ -162,7 +166,9 @@ def cmd_view(args) -> int:
     source = _Source(args)
     stacks, label = source.stacks(args.profile)
     to_file = args.output is not None
-    content = _render(stacks, fmt, label, args, color=None if not to_file else False)
+    # the HTML page also charts the resource series of a whole Profile
+    subject = source.profiles.get(args.profile, stacks) if fmt == "html" else stacks
+    content = _render(subject, fmt, label, args, color=None if not to_file else False)
     if to_file:
         try:
             mode = "wb" if isinstance(content, bytes) else "w"

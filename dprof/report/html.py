@@ -206,6 +206,10 @@ def html_report(profile: StackProfile, *, title: str = "dprof report",
                 hotspot_limit: int = 50) -> str:
     """The whole report as one HTML string.
 
+    profile: a ``StackProfile``, or a ``dprof.Profile`` recorded with stacks; for
+        the latter the page also charts its resource series (CPU, memory, disk,
+        threads, network, GPU, derived by ``resource_panel.panel``) unless
+        ``resources`` is given.
     resources: optional resource time series (columns incl. ``timestamp``).
     resources_missing: column -> why it is missing (``Profile.resources_missing``);
         default: ``resources.attrs["missing"]`` when ``resources`` is a DataFrame.
@@ -215,6 +219,15 @@ def html_report(profile: StackProfile, *, title: str = "dprof report",
     lines: one flamegraph node per call site instead of per function.
     min_fraction: flamegraph nodes under this fraction of the total are not embedded.
     """
+    from dprof.record import Profile
+    if isinstance(profile, Profile):
+        if profile.stacks is None:
+            raise ValueError(f"profile {profile.id[:12]} ({profile.process_name}) has no "
+                             f"stack samples; record it with stacks=True")
+        if resources is None and profile.resources is not None:
+            from dprof.report.resource_panel import panel
+            resources, resources_missing = panel(profile.resources, profile.resources_missing)
+        profile = profile.stacks
     check_profile(profile)
     root = build_tree(profile, lines=lines)
     data = {"tree": _tree_json(root, root.total, min_fraction),

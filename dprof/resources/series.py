@@ -95,6 +95,11 @@ class ResourceSeries:
             out[1:] = np.where(den > 0, num / den, np.nan)
         return out
 
+    def rate(self, column):
+        """Per-second rate of a counter column between consecutive samples (bytes/s
+        of ``read_bytes``). First sample: NaN."""
+        return self._per_second(self[column])
+
     def cpu_percent(self):
         """Process CPU (user + system) as percent of ONE core over each interval
         (can exceed 100 with several busy threads). First sample: NaN."""

@@ -126,6 +126,38 @@ def test_view_writes_the_format_of_the_file_ending(views, tmp_path, filename, ch
     assert check_content(out.read_bytes(), views.after)
 
 
+def test_view_html_of_a_profile_with_resources_charts_them(tmp_path):
+    """A stored Profile's page has its resource charts; a column the sampler could not
+    give shows the stored reason. The series is recorded for real, not made up."""
+    from dprof import _native
+    from dprof.session import profile
+
+    with profile("charted", store=False, stacks=True, interval=0.01) as run:
+        deadline = __import__("time").process_time() + 0.4
+        while __import__("time").process_time() < deadline:
+            pass
+    p = run.profile
+    assert p.resources is not None and p.stacks is not None and p.stacks.rows
+    cli = make_cli(tmp_path / "charts")
+    repo = cli.repo()
+    try:
+        repo.add(p)
+    finally:
+        repo.close()
+    out = tmp_path / "r.html"
+    cli("view", p.id[:10], "-o", str(out), check=0)
+    page = out.read_text(encoding="utf-8")
+    charts = dict(re.findall(r'<svg class="plot" data-series="([^"]+)"( data-missing="[^"]*")?',
+                             page))
+    assert charts.get("process CPU (% of one core)") == ""         # drawn, not missing
+    assert "<polyline" in page.split('data-series="process CPU (% of one core)"', 1)[1]
+    live = _native.Sampler(pid=0, interval=0.01, capacity=4).missing()
+    if "gpu_util_percent" in live:          # no GPU here: the chart says why
+        from html import escape
+        assert charts["GPU utilisation (%)"] == f' data-missing="{escape(live["gpu_util_percent"])}"'
+        assert p.resources_missing["gpu_util_percent"] == live["gpu_util_percent"]
+
+
 def test_view_pprof_to_a_pipe_is_the_raw_bytes(views):
     import subprocess
     from cli_helpers import dprof_command
