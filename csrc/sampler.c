@@ -429,7 +429,10 @@ take_sample(dprof_sampler *s, double now, int full, double row[DPROF_COL__COUNT]
     /* The peak: the kernel's VmHWM of the target (read at full samples), and,
      * with children, the largest summed RSS of the tree seen (peaks of
      * different processes need not coincide, so their VmHWMs are not added).
-     * Between full samples the current RSS keeps it a true lower bound. */
+     * Between full samples the current RSS keeps it a true lower bound, and at
+     * full samples too: RSS (from stat) and VmHWM (from status) are two reads of
+     * the kernel's per-CPU-batched counters and may differ by a few pages, so a
+     * VmHWM just under the RSS read beside it is raised to that RSS. */
     if (row[DPROF_COL_RSS_BYTES] > r->tree_rss_peak) {
         r->tree_rss_peak = row[DPROF_COL_RSS_BYTES];
     }
@@ -439,7 +442,7 @@ take_sample(dprof_sampler *s, double now, int full, double row[DPROF_COL__COUNT]
     }
     else {
         double rss = row[DPROF_COL_RSS_BYTES];
-        row[DPROF_COL_RSS_PEAK_BYTES] = (full || r->own_hwm >= rss) ? r->own_hwm : rss;
+        row[DPROF_COL_RSS_PEAK_BYTES] = r->own_hwm >= rss ? r->own_hwm : rss;
     }
     row[DPROF_COL_VMS_BYTES] = sum.vms * r->page_size;
     if (r->missing[DPROF_COL_READ_BYTES][0] == '\0' && !io_failed) {

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
-import time
 from typing import Optional
 
 from dprof import _native
+from dprof.task.linger import Linger
 
 LINGER_SECONDS = 2.0
 TOOL_NAME = "dprof"
@@ -35,17 +34,24 @@ _CANDIDATE_TOOL_IDS = (3, 4)
 
 class _State:
     def __init__(self):
-        self.lock = threading.Lock()
         self.tool_id: Optional[int] = None
         self.enabled = False
         self.users = 0
-        self.idle_since: Optional[float] = None
-        self.reaper: Optional[threading.Thread] = None
         self.unavailable: Optional[str] = None   # for good: no sys.monitoring
         self.failure: Optional[str] = None       # why the last enable failed (retried)
 
 
 _state = _State()
+
+
+def _stop() -> None:
+    if _state.enabled:
+        _disable(_state)
+
+
+# its lock guards _state
+_linger = Linger("dprof-raise-counter-reaper", lambda: LINGER_SECONDS,
+                 lambda: _state.users > 0, _stop)
 
 if not hasattr(sys, "monitoring"):
     _state.unavailable = (f"counting caught exceptions needs sys.monitoring (Python 3.12+), "
@@ -63,29 +69,23 @@ def acquire() -> bool:
     state = _state
     if state.unavailable is not None:
         return False
-    with state.lock:
+    with _linger.lock:
         if not state.enabled and not _enable(state):
             return False
         state.users += 1
-        state.idle_since = None
+        _linger.busy()
         return True
 
 
 def release() -> None:
     """Give back one acquire(); the last one starts the linger period."""
     state = _state
-    with state.lock:
+    with _linger.lock:
         if state.users <= 0:
             return
         state.users -= 1
-        if state.users:
-            return
-        state.idle_since = time.monotonic()
-        # one reaper per idle period, not a thread per call
-        if state.reaper is None or not state.reaper.is_alive():
-            state.reaper = threading.Thread(target=_reap, name="dprof-raise-counter-reaper",
-                                            daemon=True)
-            state.reaper.start()
+        if not state.users:
+            _linger.idle()
 
 
 def counts():
@@ -133,34 +133,12 @@ def _disable(state: _State) -> None:
 
 
 def _after_fork_in_child() -> None:
-    """A forked child has only the forking thread: no reaper, and a lock another
-    thread may have held. Counting stays on only if a profile is still active."""
-    state = _state
-    state.lock = threading.Lock()
-    state.reaper = None
-    if state.enabled and not state.users:
-        _disable(state)
-        state.idle_since = None
+    """Counting stays on in a forked child only if a profile is still active there
+    (the fork happened inside one); nothing else would turn it off."""
+    _linger.after_fork_in_child()
+    if _state.enabled and not _state.users:
+        _disable(_state)
 
 
 if hasattr(sys, "monitoring") and hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _reap() -> None:
-    """Turn counting off once no profile has been active for LINGER_SECONDS."""
-    state = _state
-    while True:
-        with state.lock:
-            idle_since = state.idle_since
-            if idle_since is None or state.users:
-                state.reaper = None
-                return          # in use again: the next release starts a new reaper
-            wait = idle_since + LINGER_SECONDS - time.monotonic()
-            if wait <= 0:
-                if state.enabled:
-                    _disable(state)
-                state.idle_since = None
-                state.reaper = None
-                return
-        time.sleep(min(wait, LINGER_SECONDS))

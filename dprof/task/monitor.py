@@ -16,11 +16,12 @@ sampler of its own.
 """
 from __future__ import annotations
 
-import threading
-import time
-from typing import Dict, Optional
+import os
+from typing import Dict
 
 import numpy as np
+
+from dprof.task.linger import Linger
 
 LINGER_SECONDS = 2.0
 CAPACITY = 1 << 15     # samples; 32768 x 10 ms = 5.5 minutes before the first halving
@@ -28,17 +29,28 @@ CAPACITY = 1 << 15     # samples; 32768 x 10 ms = 5.5 minutes before the first h
 
 class _Shared:
     def __init__(self):
-        self.lock = threading.Lock()
         self.sampler = None
         self.interval = None
         self.users = 0
-        self.idle_since: Optional[float] = None   # monotonic time the last user left
-        self.reaper: Optional[threading.Thread] = None
         self.missing: Dict[str, str] = {}          # sampler.missing() of the current run
         self.halved = False     # the current run's buffer has been halved (seen at a release)
 
 
 _shared = _Shared()
+
+
+def _stop_shared() -> None:
+    if _shared.sampler is not None and _shared.sampler.running:
+        _shared.sampler.stop()
+
+
+# its lock guards _shared
+_linger = Linger("dprof-monitor-reaper", lambda: LINGER_SECONDS,
+                 lambda: _shared.users > 0, _stop_shared)
+if hasattr(os, "register_at_fork"):
+    # the native sampler does not run on in a child (pthread_atfork); the lock
+    # must not stay held by a thread the child does not have
+    os.register_at_fork(after_in_child=_linger.after_fork_in_child)
 
 
 class Handle:
@@ -57,8 +69,8 @@ def _new_sampler(interval: float):
 
 def acquire(interval: float) -> Handle:
     """Make sure a sampler at ``interval`` runs for the caller; returns a handle."""
-    with _shared.lock:
-        _shared.idle_since = None
+    with _linger.lock:
+        _linger.busy()
         s = _shared.sampler
         if s is not None and s.running and _shared.interval != interval and _shared.users:
             private = _new_sampler(interval)
@@ -88,15 +100,10 @@ def release(handle: Handle, start: float, end: float) -> Dict[str, object]:
         sampler.stop()
         return _window(sampler, start, end, sampler.missing(), handle.interval)
     window = _window(sampler, start, end, _shared.missing, handle.interval)
-    with _shared.lock:
+    with _linger.lock:
         _shared.users -= 1
         if _shared.users == 0 and _shared.sampler is sampler:
-            _shared.idle_since = time.monotonic()
-            # one reaper per idle period, not a thread per call
-            if _shared.reaper is None or not _shared.reaper.is_alive():
-                _shared.reaper = threading.Thread(target=_reap, name="dprof-monitor-reaper",
-                                                  daemon=True)
-                _shared.reaper.start()
+            _linger.idle()
     return window
 
 
@@ -104,24 +111,6 @@ def peek(handle: Handle, start: float, end: float) -> Dict[str, object]:
     """The samples in [start, end] while keeping the handle (an interim look)."""
     missing = handle.sampler.missing() if handle.private else _shared.missing
     return _window(handle.sampler, start, end, missing, handle.interval)
-
-
-def _reap() -> None:
-    """Stop the shared sampler once it has been idle for LINGER_SECONDS."""
-    while True:
-        with _shared.lock:
-            idle_since = _shared.idle_since
-            if idle_since is None or _shared.users:
-                _shared.reaper = None
-                return          # in use again: the next release starts a new reaper
-            wait = idle_since + LINGER_SECONDS - time.monotonic()
-            if wait <= 0:
-                if _shared.sampler is not None and _shared.sampler.running:
-                    _shared.sampler.stop()
-                _shared.idle_since = None
-                _shared.reaper = None
-                return
-        time.sleep(min(wait, LINGER_SECONDS))
 
 
 def _no_sample(missing: Dict[str, str], interval) -> Dict[str, object]:
