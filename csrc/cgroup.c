@@ -1,5 +1,6 @@
 /* cgroup v2 readers for the resource sampler (see cgroup.h). No Python.h. */
 #include "cgroup.h"
+#include "procfs.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -26,36 +27,12 @@ static const char *const file_names[DPROF_CG__COUNT] = {
     "cpu.stat", "memory.current", "memory.peak", "memory.events", "io.stat",
 };
 
-/* Number after "key" at the start of a line (key includes its separator). */
-static int
-line_value(const char *buf, const char *key, double *out)
-{
-    size_t klen = strlen(key);
-    const char *p = buf;
-    while (p != NULL && *p != '\0') {
-        if (strncmp(p, key, klen) == 0) {
-            char *end;
-            unsigned long long v = strtoull(p + klen, &end, 10);
-            if (end == p + klen) {
-                return -1;
-            }
-            *out = (double)v;
-            return 0;
-        }
-        p = strchr(p, '\n');
-        if (p != NULL) {
-            p++;
-        }
-    }
-    return -1;
-}
-
 int
 dprof_parse_cg_cpu_stat(const char *buf, double *usage_us, double *user_us, double *system_us)
 {
-    if (line_value(buf, "usage_usec ", usage_us) < 0
-        || line_value(buf, "user_usec ", user_us) < 0
-        || line_value(buf, "system_usec ", system_us) < 0) {
+    if (dprof_keyed_number(buf, "usage_usec ", usage_us) < 0
+        || dprof_keyed_number(buf, "user_usec ", user_us) < 0
+        || dprof_keyed_number(buf, "system_usec ", system_us) < 0) {
         return -1;
     }
     return 0;
@@ -64,9 +41,9 @@ dprof_parse_cg_cpu_stat(const char *buf, double *usage_us, double *user_us, doub
 int
 dprof_parse_cg_memory_events(const char *buf, double *high, double *max, double *oom_kill)
 {
-    if (line_value(buf, "high ", high) < 0
-        || line_value(buf, "max ", max) < 0
-        || line_value(buf, "oom_kill ", oom_kill) < 0) {
+    if (dprof_keyed_number(buf, "high ", high) < 0
+        || dprof_keyed_number(buf, "max ", max) < 0
+        || dprof_keyed_number(buf, "oom_kill ", oom_kill) < 0) {
         return -1;
     }
     return 0;

@@ -145,9 +145,8 @@ dprof_parse_statm(const char *buf, dprof_statm *out)
     return 0;
 }
 
-/* Finds "key" at the start of a line of `buf` and parses the number after it. */
-static int
-keyed_number(const char *buf, const char *key, double *out)
+int
+dprof_keyed_number(const char *buf, const char *key, double *out)
 {
     size_t klen = strlen(key);
     const char *p = buf;
@@ -169,15 +168,15 @@ dprof_parse_status(const char *buf, dprof_status *out)
 {
     /* VmHWM/VmRSS are absent for kernel threads and zombies: report them as 0
      * pages held, which is what such a process holds. */
-    if (keyed_number(buf, "VmHWM:", &out->vm_hwm_kb) < 0) {
+    if (dprof_keyed_number(buf, "VmHWM:", &out->vm_hwm_kb) < 0) {
         out->vm_hwm_kb = 0.0;
     }
-    if (keyed_number(buf, "VmRSS:", &out->vm_rss_kb) < 0) {
+    if (dprof_keyed_number(buf, "VmRSS:", &out->vm_rss_kb) < 0) {
         out->vm_rss_kb = 0.0;
     }
-    if (keyed_number(buf, "Threads:", &out->threads) < 0
-        || keyed_number(buf, "voluntary_ctxt_switches:", &out->voluntary_ctxt) < 0
-        || keyed_number(buf, "nonvoluntary_ctxt_switches:", &out->nonvoluntary_ctxt) < 0) {
+    if (dprof_keyed_number(buf, "Threads:", &out->threads) < 0
+        || dprof_keyed_number(buf, "voluntary_ctxt_switches:", &out->voluntary_ctxt) < 0
+        || dprof_keyed_number(buf, "nonvoluntary_ctxt_switches:", &out->nonvoluntary_ctxt) < 0) {
         return -1;
     }
     return 0;
@@ -186,12 +185,12 @@ dprof_parse_status(const char *buf, dprof_status *out)
 int
 dprof_parse_io(const char *buf, dprof_io *out)
 {
-    if (keyed_number(buf, "rchar:", &out->rchar) < 0
-        || keyed_number(buf, "wchar:", &out->wchar) < 0
-        || keyed_number(buf, "syscr:", &out->syscr) < 0
-        || keyed_number(buf, "syscw:", &out->syscw) < 0
-        || keyed_number(buf, "read_bytes:", &out->read_bytes) < 0
-        || keyed_number(buf, "write_bytes:", &out->write_bytes) < 0) {
+    if (dprof_keyed_number(buf, "rchar:", &out->rchar) < 0
+        || dprof_keyed_number(buf, "wchar:", &out->wchar) < 0
+        || dprof_keyed_number(buf, "syscr:", &out->syscr) < 0
+        || dprof_keyed_number(buf, "syscw:", &out->syscw) < 0
+        || dprof_keyed_number(buf, "read_bytes:", &out->read_bytes) < 0
+        || dprof_keyed_number(buf, "write_bytes:", &out->write_bytes) < 0) {
         return -1;
     }
     return 0;
@@ -223,8 +222,8 @@ dprof_parse_sysstat(const char *buf, dprof_sysstat *out)
 int
 dprof_parse_meminfo(const char *buf, dprof_meminfo *out)
 {
-    if (keyed_number(buf, "MemTotal:", &out->total_kb) < 0
-        || keyed_number(buf, "MemAvailable:", &out->available_kb) < 0) {
+    if (dprof_keyed_number(buf, "MemTotal:", &out->total_kb) < 0
+        || dprof_keyed_number(buf, "MemAvailable:", &out->available_kb) < 0) {
         return -1;
     }
     return 0;

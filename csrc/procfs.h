@@ -127,4 +127,9 @@ int dprof_read_pid_list(dprof_kfile *f, dprof_pidvec *out);
  * parent pids. Returns 0 or -errno. */
 int dprof_descendants(int pid, dprof_pidvec *out);
 
+/* Finds "key" at the start of a line of `buf` (the key includes its separator,
+ * e.g. "VmHWM:" or "usage_usec ") and parses the integer after it, blanks
+ * skipped. 0, or -1 when the key is absent or no number follows. */
+int dprof_keyed_number(const char *buf, const char *key, double *out);
+
 #endif
