@@ -8,6 +8,12 @@ whole process wall times, which add each tool's start-up (importing it, attachin
 Ratios are medians over rounds divided by the unprofiled median.
 
     python benchmarks/stack_overhead.py [--rounds 5] [--programs nbody,fannkuch]
+        [--only "dprof run 100 Hz,part: stack sampler 100 Hz,py-spy 100 Hz"]
+        [--compare-root /path/to/other/dprof]
+
+Besides the stack sampler alone, `dprof run` as a whole (defaults, and --stack-hz 1000)
+and each of its always-on parts alone (allocation counting, exception counting, the
+resource sampler, the stack sampler) get their own columns.
 
 pyinstrument, py-spy and Scalene are measured when importable / on PATH (install them
 in a venv, e.g. python3 -m venv --system-site-packages /tmp/bench-venv).
@@ -142,6 +148,49 @@ finally:
 """
 
 
+# `dprof run` as a user types it, without storing (the store is not part of the
+# program's run time).
+RUN_WRAP = """
+import sys
+sys.path.insert(0, {root!r})
+from dprof.cli import main
+sys.exit(main(["run", "--no-store", "-q", "--stack-hz", "{hz}", {path!r}]))
+"""
+
+
+# One always-on part of `dprof run` alone around the program (issue 16: each part gets
+# its own row). `start`/`stop` are statements run before and after it.
+PART_WRAP = """
+import sys
+sys.path.insert(0, {root!r})
+{start}
+try:
+    exec(compile({code!r}, "<bench>", "exec"), {{"__name__": "__main__"}})
+finally:
+    {stop}
+"""
+
+PARTS = {
+    # The same exec() wrapper with nothing started: the fair baseline for every
+    # configuration run through `python -c` (the module-level code of the program
+    # runs from exec() there, not from a file, which alone moves timings a few %).
+    "wrapper only": ("pass", "pass"),
+    "part: allocation counting": (
+        "from dprof import _native; _native.alloc_counter_acquire()",
+        "_native.alloc_counter_release()"),
+    "part: exception counting": (
+        "from dprof.task import exceptions as _e\n"
+        "if not _e.acquire(): sys.stderr.write('PART unavailable: %s\\n' % _e.reason())",
+        "_e.release()"),
+    "part: resource sampler": (
+        "from dprof.task import monitor as _m; _h = _m.acquire(0.01)",
+        "_m.release(_h, 0.0, 0.0)"),
+    "part: stack sampler 100 Hz": (
+        "from dprof.stacks import StackSampler; _s = StackSampler(hz=100).start()",
+        "_s.stop()"),
+}
+
+
 # Wraps every program so that it reports its own workload time on stderr.
 TIMED = """import sys as _bench_sys, time as _bench_time
 _bench_t0 = _bench_time.perf_counter()
@@ -155,7 +204,7 @@ def workload_seconds(stderr: str):
     return float(lines[-1].split()[1]) if lines else None
 
 
-def configs(root, code, tmp):
+def configs(root, code, tmp, compare_root=None):
     path = os.path.join(tmp, "prog.py")
     with open(path, "w") as f:
         f.write(code)
@@ -163,9 +212,21 @@ def configs(root, code, tmp):
     for hz in (100, 1000):
         out[f"dprof {hz} Hz"] = [sys.executable, "-c",
                                  DPROF_WRAP.format(root=root, hz=hz, budget=0.01, code=code)]
+        if compare_root:
+            # the same configuration from another dprof tree (built in place)
+            out[f"other: dprof {hz} Hz"] = [
+                sys.executable, "-c",
+                DPROF_WRAP.format(root=compare_root, hz=hz, budget=0.01, code=code)]
     out["dprof 1000 Hz, no budget"] = [sys.executable, "-c",
                                        DPROF_WRAP.format(root=root, hz=1000, budget=0,
                                                          code=code)]
+    # The whole of `dprof run` with its defaults (stacks at 100 Hz), and at 1 kHz.
+    for hz in (100, 1000):
+        out[f"dprof run {hz} Hz"] = [sys.executable, "-c",
+                                     RUN_WRAP.format(root=root, hz=hz, path=path)]
+    for name, (start, stop) in PARTS.items():
+        out[name] = [sys.executable, "-c",
+                     PART_WRAP.format(root=root, start=start, stop=stop, code=code)]
     try:
         import pyinstrument  # noqa: F401
         out["pyinstrument"] = [sys.executable, "-m", "pyinstrument", "-o", os.devnull, path]
@@ -188,6 +249,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--programs", default=",".join(PROGRAMS))
+    ap.add_argument("--only", help="comma-separated configurations to run (and baseline)")
+    ap.add_argument("--compare-root", metavar="PATH",
+                    help="also run the dprof N Hz configurations from the dprof tree at PATH "
+                         "(built in place), as 'other: dprof N Hz', in the same rounds")
     args = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     import tempfile
@@ -197,7 +262,11 @@ def main():
     names = [p for p in args.programs.split(",") if p]
     for prog in names:
         code = TIMED.format(code=textwrap.dedent(PROGRAMS[prog]))
-        cfg = configs(root, code, tmp)
+        cfg = configs(root, code, tmp, args.compare_root)
+        if args.only:
+            keep = set(args.only.split(",")) | {"baseline"}
+            keep |= {"other: " + c for c in keep}      # --compare-root's twins
+            cfg = {c: v for c, v in cfg.items() if c in keep}
         times = {c: [] for c in cfg}
         work = {c: [] for c in cfg}
         for _ in range(args.rounds):
@@ -214,9 +283,11 @@ def main():
                     notes.append(f"{prog} / {c}: no WORKLOAD line on stderr")
                 else:
                     work[c].append(w)
-                if "DPROF" in r.stderr and c.startswith("dprof"):
+                if "DPROF" in r.stderr and c.startswith(("dprof", "other: dprof")):
                     line = [x for x in r.stderr.splitlines() if x.startswith("DPROF")][-1]
-                    results.setdefault((prog, c + " info"), line[6:])
+                    fields = dict(kv.split("=") for kv in line[6:].split())
+                    results.setdefault((prog, c + " info"), []).append(
+                        (float(fields["effective_hz"]), float(fields["overhead"])))
         base = statistics.median(times["baseline"])
         base_work = statistics.median(work["baseline"])
         for c, ts in times.items():
@@ -245,10 +316,14 @@ def main():
             vals = [results[(p, c, kind)] for p in names if (p, c, kind) in results]
             meds.append(statistics.median(vals) if vals else float("nan"))
         print("| **median** | | " + " | ".join(f"**{m:.3f}**" for m in meds) + " |\n")
-    print("\ndprof's own report (last run): ")
+    print("\ndprof's own report (median over the rounds, [min, max]): ")
     for key, v in results.items():
         if len(key) == 2 and key[1].endswith(" info"):
-            print(f"- {key[0]} / {key[1][:-5]}: {v}")
+            hz = [h for h, _ in v]
+            cost = [o * 100 for _, o in v]
+            print(f"- {key[0]} / {key[1][:-5]}: effective {statistics.median(hz):.0f} Hz "
+                  f"[{min(hz):.0f}, {max(hz):.0f}], own cost {statistics.median(cost):.2f} % "
+                  f"[{min(cost):.2f}, {max(cost):.2f}] of a core")
     for n in notes:
         print("note:", n)
 

@@ -30,9 +30,13 @@
 
 #include <sys/syscall.h>
 #include "stacks.h"
+#include "frame_layout.h"
+#include "frame_reader.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -51,6 +55,9 @@ typedef struct {
     int32_t function;
     unsigned char *ops;     /* copy of co_code (un-specialised bytecode) */
     Py_ssize_t nops;
+    int32_t *lines;         /* line of each code unit (-1: none), for GIL-free reads */
+    Py_ssize_t nunits;      /* nops / 2 */
+    int firstlineno;        /* the line of a frame that has not started (lasti -1) */
 } code_entry;
 
 typedef struct {
@@ -65,7 +72,30 @@ typedef struct {
     pid_t tid;
     int32_t sid;
     dprof_split sp;
+    double surplus;
 } pending_charge;
+
+/* Intervals a held-back wait may wait for the surplus that pays it back. */
+#define MAX_DEFERRED_AGE 16
+
+/* A thread state seen at the last GIL-holding pass, with the thread it belongs to.
+ * The GIL-free reader trusts a thread state it reads only when its address and
+ * thread ids match one of these (see gil_free_tick). */
+typedef struct {
+    uintptr_t tstate;
+    pid_t tid;
+    unsigned long ident;
+} known_thread;
+
+#define MAX_THREADS 1024
+
+/* How much of the top of a thread's data stack one read copies (3.11+): the
+ * innermost frames of a typical program's chain (each frame is its header plus its
+ * locals and value stack, ~100-300 bytes). */
+#define WINDOW_BYTES (32 * 1024)
+
+/* Why a thread's GIL-free read was not used (indexes of need_why). */
+enum { NEED_NEW_THREAD, NEED_NEW_CODE, NEED_INVALID };
 
 #define MAX_PENDING 64
 #define SETTLE_RETRIES 5
@@ -101,6 +131,19 @@ struct dprof_stack_sampler {
     size_t nnames, names_cap;
     size_t names_resolved;          /* names[0..names_resolved) have been looked up */
     int stopping;                   /* a stop() is joining the thread (GIL released) */
+
+    /* GIL-free reading (NULL layout: the GIL-holding walk on every tick) */
+    const dprof_frame_layout *layout;
+    const char *reader;             /* what reads the stacks, for the stats */
+    known_thread *known;            /* thread states seen at the last GIL pass */
+    size_t nknown;
+    dprof_raw_thread *raw_threads;  /* MAX_THREADS, read each tick */
+    size_t nraw;                    /* how many the last tick read (0: walk again) */
+    unsigned char *tstate_scratch;  /* for re-reading them in one call */
+    dprof_raw_frame *raw_frames;    /* DPROF_MAX_DEPTH, one thread's chain */
+    dprof_frame_window window;      /* the top of one thread's data stack (3.11+) */
+    uintptr_t *need;                /* thread states to sample with the GIL this tick */
+    size_t nneed;
 };
 
 /* ---- fork safety: a child must not believe a sampler thread runs in it ---- */
@@ -247,21 +290,119 @@ code_cache_grow(code_cache *cc)
     return 0;
 }
 
+/* The entry of the code object at `addr`, or NULL when it was never interned. Reads
+ * only the cache (no Python object, no GIL): the GIL-free reader validates a frame's
+ * code pointer with it. A hit names a live code object, since the cache holds a
+ * strong reference to each; a freed frame's stale pointer can at worst hit a code
+ * object that is still alive, whose names and lines are then all valid. */
+static code_entry *
+code_cache_find(const code_cache *cc, uintptr_t addr)
+{
+    if (cc->nslots == 0) {
+        return NULL;
+    }
+    for (size_t j = ptr_hash((const void *)addr) & (cc->nslots - 1);;
+         j = (j + 1) & (cc->nslots - 1)) {
+        int32_t e = cc->slots[j];
+        if (e == 0) {
+            return NULL;
+        }
+        if ((uintptr_t)cc->entries[e - 1].code == addr) {
+            return &cc->entries[e - 1];
+        }
+    }
+}
+
+/* Fills ent->lines: the line of every code unit, computed once here (with the GIL)
+ * so that a GIL-free read turns an instruction offset into a line with one array
+ * load. Matches PyFrame_GetLineNumber (PyCode_Addr2Line on the unit's byte
+ * offset); tests/stacks/test_gil_free_reader.py holds the two to the same answers.
+ * 3.10+ walks co_lines() once (C code, runs no Python), linear in the code's size;
+ * 3.9 has no co_lines and asks PyCode_Addr2Line per unit. 0, or -1 (out of memory;
+ * other failures leave the lines at -1 and clear the error). */
+static int
+code_entry_lines(code_entry *ent, PyObject *code)
+{
+    ent->nunits = ent->nops / 2;
+    ent->lines = PyMem_RawMalloc((size_t)(ent->nunits ? ent->nunits : 1) * sizeof(int32_t));
+    if (ent->lines == NULL) {
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < ent->nunits; i++) {
+        ent->lines[i] = -1;
+    }
+    ent->firstlineno = ((PyCodeObject *)code)->co_firstlineno;
+#if PY_VERSION_HEX >= 0x030A0000
+    PyObject *it = PyObject_CallMethod(code, "co_lines", NULL);     /* new ref */
+    PyObject *item;
+    if (it == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    while ((item = PyIter_Next(it)) != NULL) {                     /* new ref */
+        long start, end, line = -1;
+        if (PyTuple_Check(item) && PyTuple_GET_SIZE(item) == 3) {
+            start = PyLong_AsLong(PyTuple_GET_ITEM(item, 0));
+            end = PyLong_AsLong(PyTuple_GET_ITEM(item, 1));
+            PyObject *l = PyTuple_GET_ITEM(item, 2);                /* borrowed */
+            if (l != Py_None) {
+                line = PyLong_AsLong(l);
+            }
+            if (PyErr_Occurred()) {
+                PyErr_Clear();
+            }
+            else {
+                for (long u = start / 2; u < end / 2 && u < (long)ent->nunits; u++) {
+                    if (u >= 0) {
+                        ent->lines[u] = (int32_t)line;
+                    }
+                }
+            }
+        }
+        Py_DECREF(item);
+    }
+    Py_DECREF(it);
+    PyErr_Clear();
+#else
+    for (Py_ssize_t i = 0; i < ent->nunits; i++) {
+        ent->lines[i] = PyCode_Addr2Line((PyCodeObject *)code, (int)(i * 2));
+    }
+#endif
+    return 0;
+}
+
+int
+dprof_stack_code_lines(PyObject *code, int32_t **lines, Py_ssize_t *nunits)
+{
+    code_entry ent = {NULL, -1, -1, NULL, 0, NULL, 0, 0};
+    PyObject *bytecode = PyObject_GetAttrString(code, "co_code");   /* new ref */
+    if (bytecode == NULL) {
+        return -1;
+    }
+    if (!PyBytes_Check(bytecode)) {
+        Py_DECREF(bytecode);
+        PyErr_SetString(PyExc_TypeError, "co_code is not bytes");
+        return -1;
+    }
+    ent.nops = PyBytes_GET_SIZE(bytecode);
+    Py_DECREF(bytecode);
+    if (code_entry_lines(&ent, code) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *lines = ent.lines;
+    *nunits = ent.nunits;
+    return 0;
+}
+
 /* Borrowed code -> its entry (added on first sight); NULL when it failed. */
 static code_entry *
 code_cache_get(dprof_stack_sampler *s, PyObject *code)
 {
     code_cache *cc = &s->codes;
-    if (cc->nslots) {
-        for (size_t j = ptr_hash(code) & (cc->nslots - 1);; j = (j + 1) & (cc->nslots - 1)) {
-            int32_t e = cc->slots[j];
-            if (e == 0) {
-                break;
-            }
-            if (cc->entries[e - 1].code == code) {
-                return &cc->entries[e - 1];
-            }
-        }
+    code_entry *found = code_cache_find(cc, (uintptr_t)code);
+    if (found != NULL) {
+        return found;
     }
     if ((cc->n + 1) * 2 > cc->nslots && code_cache_grow(cc) < 0) {
         return NULL;
@@ -275,7 +416,7 @@ code_cache_get(dprof_stack_sampler *s, PyObject *code)
         cc->entries = n;
         cc->cap = ncap;
     }
-    code_entry ent = {NULL, -1, -1, NULL, 0};
+    code_entry ent = {NULL, -1, -1, NULL, 0, NULL, 0, 0};
     ent.filename = intern_attr_string(s, code, "co_filename");
     /* co_qualname (3.11+) names methods by class; co_name before that. Asking for
      * the one that exists raises nothing, so the walk allocates no exception. */
@@ -301,6 +442,10 @@ code_cache_get(dprof_stack_sampler *s, PyObject *code)
         PyErr_Clear();  /* no bytecode: the leaf is never "at a call" */
     }
     Py_XDECREF(bytecode);
+    if (code_entry_lines(&ent, code) < 0) {
+        PyMem_RawFree(ent.ops);
+        return NULL;
+    }
     ent.code = Py_NewRef(code);
     cc->entries[cc->n] = ent;
     size_t j = ptr_hash(code) & (cc->nslots - 1);
@@ -317,6 +462,7 @@ code_cache_clear(code_cache *cc)
     for (size_t i = 0; i < cc->n; i++) {
         Py_DECREF(cc->entries[i].code);
         PyMem_RawFree(cc->entries[i].ops);
+        PyMem_RawFree(cc->entries[i].lines);
     }
     PyMem_RawFree(cc->entries);
     PyMem_RawFree(cc->slots);
@@ -357,7 +503,7 @@ leaf_at_call(dprof_stack_sampler *s, PyFrameObject *frame, const code_entry *ce)
  * the walk (resolve_thread_names): threads that end before stop keep their names.
  * Nothing here may run Python code (see sample_all). Failures leave it unnamed. */
 static void
-note_new_thread(dprof_stack_sampler *s, PyThreadState *ts, pid_t tid)
+note_new_thread(dprof_stack_sampler *s, unsigned long ident, pid_t tid)
 {
     for (size_t i = 0; i < s->nnames; i++) {
         if (s->names[i].tid == (uint64_t)tid) {
@@ -381,7 +527,7 @@ note_new_thread(dprof_stack_sampler *s, PyThreadState *ts, pid_t tid)
     }
     s->names[s->nnames].tid = (uint64_t)tid;
     s->names[s->nnames].name = -1;
-    s->name_idents[s->nnames] = ts->thread_id;   /* threading.get_ident() */
+    s->name_idents[s->nnames] = ident;   /* threading.get_ident() */
     s->nnames++;
 }
 
@@ -465,8 +611,41 @@ thread_tid(PyThreadState *ts)
  * asked for the GIL and again after, tells a thread that ran until it handed over
  * the GIL from one that waited all along. */
 static int
+add_time(dprof_stack_sampler *s, dprof_task *task, int32_t sid, int category,
+         uint64_t samples, double seconds)
+{
+    if ((seconds > 0 || samples > 0)
+        && dprof_calltree_add(s->table, (uint64_t)task->tid, sid, category, samples,
+                              seconds) < 0) {
+        record_error(s, "out of memory adding a sample");
+        return -1;
+    }
+    return 0;
+}
+
+/* Charges the held-back wait of a task as waiting, where it was seen. */
+static int
+flush_deferred(dprof_stack_sampler *s, dprof_task *task)
+{
+    double w = task->deferred_wait;
+    task->deferred_wait = 0;
+    task->deferred_age = 0;
+    return add_time(s, task, task->deferred_wait_stack, task->deferred_wait_category, 0, w);
+}
+
+/* Accounting lag. A thread's run-queue wait in schedstat is brought up to date
+ * only when the thread gets a CPU, so a thread that is runnable but waiting for a
+ * CPU at the sampling instant (common on a loaded machine, and visible now that
+ * samples are taken at any instant, not at GIL hand-overs) shows less busy time
+ * than it had, and the interval after shows more than its wall time. `surplus` is
+ * that excess (cpu + runq - wall, positive). The wait of an interval that ends
+ * with the thread running is therefore held back (up to MAX_DEFERRED_AGE
+ * intervals), and a later surplus turns it back into CPU time where it was seen;
+ * what is not paid back is charged as waiting when the thread is next seen blocked,
+ * when the hold expires, or at stop. Class totals then match the clocks. */
+static int
 charge(dprof_stack_sampler *s, dprof_task *task, int32_t sid, dprof_split sp,
-       int at_call, int running_now)
+       int at_call, int running_now, double surplus)
 {
     int blocked_now = at_call && !running_now;
     int32_t cpu_sid = sid, wait_sid = sid;
@@ -487,13 +666,39 @@ charge(dprof_stack_sampler *s, dprof_task *task, int32_t sid, dprof_split sp,
         task->run_stack = sid;
         task->run_category = sp.cpu_category;
     }
-    if ((sp.cpu_seconds > 0
-         && dprof_calltree_add(s->table, (uint64_t)task->tid, cpu_sid, cpu_category, 1,
-                               sp.cpu_seconds) < 0)
-        || (sp.wait_seconds > 0
-            && dprof_calltree_add(s->table, (uint64_t)task->tid, wait_sid, wait_category,
-                                  sp.cpu_seconds > 0 ? 0 : 1, sp.wait_seconds) < 0)) {
-        record_error(s, "out of memory adding a sample");
+    if (task->deferred_wait > 0 && surplus > 0) {
+        double back = surplus < task->deferred_wait ? surplus : task->deferred_wait;
+        task->deferred_wait -= back;
+        if (add_time(s, task, task->deferred_cpu_stack, task->deferred_cpu_category, 0,
+                     back) < 0) {
+            return -1;
+        }
+    }
+    double wait_now = sp.wait_seconds;
+    if (running_now && wait_now > 0) {
+        if (task->deferred_wait <= 0) {
+            task->deferred_wait_stack = wait_sid;
+            task->deferred_wait_category = wait_category;
+            task->deferred_cpu_stack = cpu_sid;
+            task->deferred_cpu_category = cpu_category;
+            task->deferred_age = 0;
+        }
+        task->deferred_wait += wait_now;
+        wait_now = 0;
+    }
+    /* The sample itself is counted once, on the CPU row unless it had no CPU. */
+    int on_cpu_row = sp.cpu_seconds > 0 || wait_now <= 0;
+    if ((sp.cpu_seconds > 0 || on_cpu_row)
+        && add_time(s, task, cpu_sid, cpu_category, on_cpu_row, sp.cpu_seconds) < 0) {
+        return -1;
+    }
+    if (wait_now > 0
+        && add_time(s, task, wait_sid, wait_category, !on_cpu_row, wait_now) < 0) {
+        return -1;
+    }
+    if (task->deferred_wait > 0
+        && (!running_now || ++task->deferred_age > MAX_DEFERRED_AGE)
+        && flush_deferred(s, task) < 0) {
         return -1;
     }
     s->stats.thread_samples++;
@@ -523,11 +728,109 @@ settle_pending(dprof_stack_sampler *s, int retries)
             sc = dprof_task_syscall(task);
         }
         int running_now = !(sc >= 0 && sc != SYS_futex);
-        (void)charge(s, task, p->sid, p->sp, 1, running_now);
+        (void)charge(s, task, p->sid, p->sp, 1, running_now, p->surplus);
     }
     s->npending = 0;
 }
 
+/* Adds the sample of thread `tid` whose stack (leaf first) is in s->scratch[0..depth):
+ * the wall time since its previous sample, split by class (see charge). `ident` is
+ * its threading ident (for its name); `gil_free` says the stack was read without the
+ * GIL, at an instant of the sampler's choosing rather than at a GIL hand-over (see
+ * "Running at the sample" below). */
+static void
+record_sample(dprof_stack_sampler *s, pid_t tid, unsigned long ident, size_t depth,
+              int at_call, uint64_t now, int record, int gil_free)
+{
+    /* Root first, as the model stores stacks. */
+    for (size_t i = 0; i < depth / 2; i++) {
+        int32_t t = s->scratch[i];
+        s->scratch[i] = s->scratch[depth - 1 - i];
+        s->scratch[depth - 1 - i] = t;
+    }
+    dprof_task *task = dprof_tasks_get(&s->tasks, tid);
+    if (task == NULL) {
+        record_error(s, "out of memory tracking a thread");
+        return;
+    }
+    if (!task->have_prev) {
+        note_new_thread(s, ident, tid);
+    }
+    task->seen_tick = s->tick;
+    uint64_t cpu_ns, runq_ns;
+    if (dprof_task_cpu(task, &cpu_ns, &runq_ns) < 0) {
+        return;     /* the thread has just exited */
+    }
+    if (record && task->have_prev) {
+        double wall = (double)(now - task->prev_wall_ns) / 1e9;
+        double cpu = (double)(cpu_ns - task->prev_cpu_ns) / 1e9;
+        double runq = (double)(runq_ns - task->prev_runq_ns) / 1e9;
+        /* The scheduler state tells disk waits from other sleeps; read it only when
+         * the thread did wait (it costs a /proc read). */
+        char state = 0;
+        if (cpu + runq < 0.9 * wall && at_call) {
+            state = dprof_task_state(task);
+        }
+        dprof_split sp = dprof_classify(wall, cpu, runq, at_call, state);
+        double surplus = cpu + runq - wall;     /* > 0: lag paid back, see charge */
+        int32_t sid = dprof_calltree_intern_stack(s->table, s->scratch, depth);
+        if (sid < 0) {
+            record_error(s, "out of memory adding a sample");
+            return;
+        }
+        /* Running at the sample. */
+        int ran_at_sample = -1;     /* unknown */
+        uint64_t clock_now;
+        if (!gil_free && task->pre_tick == s->tick
+            && dprof_task_clock_ns(task, &clock_now) == 0) {
+            /* A thread that was computing ran for most of the time this sampler
+             * waited for the GIL; one that only woke up (from a sleep, to take the
+             * GIL back) ran for a sliver of it. */
+            uint64_t need = s->gil_wait_ns / 2;
+            if (need < RAN_THRESHOLD_NS) {
+                need = RAN_THRESHOLD_NS;
+            }
+            ran_at_sample = clock_now > task->pre_clock_ns + need;
+        }
+        double busy_fraction = wall > 0 ? sp.cpu_seconds / wall : 1.0;
+        int ran = ran_at_sample >= 0 ? ran_at_sample : busy_fraction >= 0.5;
+        /* A GIL-free sample also asks for a thread that waited between two
+         * bytecodes: runnable now means the wait may be accounting lag (charge). */
+        int syscall_now = at_call || (gil_free && sp.wait_seconds > 0)
+            ? dprof_task_syscall(task) : DPROF_SYSCALL_UNKNOWN;
+        if (syscall_now == DPROF_SYSCALL_RUNNING && !gil_free && s->npending < MAX_PENDING) {
+            /* Running inside a call: native code on a CPU, or a thread that has
+             * just released the GIL on its way into a blocking system call (that
+             * release is what let this sampler in). Looked at again at the end of
+             * the tick, see settle_pending. A GIL-free read is taken at an instant
+             * no thread chose, so a thread running there is simply running. */
+            s->pending[s->npending++] = (pending_charge){task->tid, sid, sp, surplus};
+        }
+        else {
+            int running_now;
+            if (syscall_now == DPROF_SYSCALL_RUNNING) {
+                running_now = 1;
+            }
+            else if (syscall_now >= 0 && (gil_free || syscall_now != SYS_futex)) {
+                /* Without the GIL held by the sampler, a futex is a real wait (a
+                 * lock, or the GIL another thread holds). */
+                running_now = 0;
+            }
+            else {
+                running_now = ran;
+            }
+            if (charge(s, task, sid, sp, at_call, running_now, surplus) < 0) {
+                return;
+            }
+        }
+    }
+    task->have_prev = 1;
+    task->prev_wall_ns = now;
+    task->prev_cpu_ns = cpu_ns;
+    task->prev_runq_ns = runq_ns;
+}
+
+/* Samples one thread with the GIL held, through the public frame API. */
 static void
 sample_thread(dprof_stack_sampler *s, PyThreadState *ts, uint64_t now, int record)
 {
@@ -570,82 +873,255 @@ sample_thread(dprof_stack_sampler *s, PyThreadState *ts, uint64_t now, int recor
         record_error(s, "out of memory interning a frame");
         return;
     }
-    /* Root first, as the model stores stacks. */
-    for (size_t i = 0; i < depth / 2; i++) {
-        int32_t t = s->scratch[i];
-        s->scratch[i] = s->scratch[depth - 1 - i];
-        s->scratch[depth - 1 - i] = t;
-    }
-
     pid_t tid = thread_tid(ts);
     if (tid <= 0) {
         record_error(s, "finding a thread's TID");
         return;
     }
-    dprof_task *task = dprof_tasks_get(&s->tasks, tid);
-    if (task == NULL) {
-        record_error(s, "out of memory tracking a thread");
+    record_sample(s, tid, ts->thread_id, depth, at_call, now, record, 0);
+}
+
+/* ---- GIL-free reads ------------------------------------------------------------
+ *
+ * On versions whose frame layout frame_layout.c knows, a tick reads every thread's
+ * frame chain and current instruction without the GIL, from the sampler's own
+ * thread, as an outside profiler would: the lines are those that run at the instant
+ * of the sample, not the eval-breaker points where a GIL hand-over can happen. The
+ * GIL is taken only for a thread whose read cannot be used, and then that thread is
+ * sampled by the GIL-holding walk above (which interns what it meets):
+ *
+ * - a thread state not seen at the last GIL pass (a new thread);
+ * - a frame whose code object is not in the code cache (first sight of that code:
+ *   interning needs the GIL, since it reads the code's names and line table);
+ * - a read that fails or does not validate (a frame or thread state freed while it
+ *   was read; an instruction outside its code).
+ * Each case is counted (stats gil_new_thread, gil_new_code, gil_invalid).
+ *
+ * The race, and why it is harmless. The interpreter changes its thread list and
+ * every frame chain while this thread reads them. Every read is a copy through
+ * process_vm_readv (frame_reader.c), so freed memory gives EFAULT or stale bytes,
+ * never a fault. Stale bytes are trusted only after validation:
+ * - a thread state's address and its thread ids (kernel TID on 3.11+, threading
+ *   ident) must match a thread state seen, with the GIL, at the last GIL pass, and
+ *   its interp field must be our interpreter; a state freed and reused by another
+ *   thread shows other ids and goes to the GIL pass;
+ * - each frame's code pointer must be a code object in the cache, which holds a
+ *   strong reference to every one, so a hit is always a live code object whose
+ *   names and lines are ours (the interpreter's object is never touched); its
+ *   instruction index must lie inside that code.
+ * What validation cannot exclude is a frame popped an instant before it was read,
+ * whose bytes still name its (live) code: the sample then shows the stack as it
+ * was microseconds earlier, as an outside reader's would. A chain is read at most
+ * DPROF_MAX_DEPTH frames deep, so a cycle through reused memory ends.
+ * The thread states' TIDs come from the known list, never from memory read here, so
+ * the /proc files opened are always those of threads the GIL pass saw. */
+
+static const known_thread *
+known_find(const dprof_stack_sampler *s, uintptr_t tstate)
+{
+    for (size_t i = 0; i < s->nknown; i++) {
+        if (s->known[i].tstate == tstate) {
+            return &s->known[i];
+        }
+    }
+    return NULL;
+}
+
+/* Records a thread state of the interpreter's list as known (GIL held). */
+static void
+note_known(dprof_stack_sampler *s, PyThreadState *ts)
+{
+    if (s->known == NULL || s->nknown == MAX_THREADS || ts == s->own_tstate) {
         return;
     }
-    if (!task->have_prev) {
-        note_new_thread(s, ts, tid);
+    pid_t tid = thread_tid(ts);
+    if (tid > 0) {
+        s->known[s->nknown++] = (known_thread){(uintptr_t)ts, tid, ts->thread_id};
     }
-    task->seen_tick = s->tick;
-    uint64_t cpu_ns, runq_ns;
-    if (dprof_task_cpu(task, &cpu_ns, &runq_ns) < 0) {
-        return;     /* the thread has just exited */
+}
+
+static int
+needs_gil(const dprof_stack_sampler *s, PyThreadState *ts)
+{
+    for (size_t i = 0; i < s->nneed; i++) {
+        if (s->need[i] == (uintptr_t)ts) {
+            return 1;
+        }
     }
-    if (record && task->have_prev) {
-        double wall = (double)(now - task->prev_wall_ns) / 1e9;
-        double cpu = (double)(cpu_ns - task->prev_cpu_ns) / 1e9;
-        double runq = (double)(runq_ns - task->prev_runq_ns) / 1e9;
-        /* The scheduler state tells disk waits from other sleeps; read it only when
-         * the thread did wait (it costs a /proc read). */
-        char state = 0;
-        if (cpu + runq < 0.9 * wall && at_call) {
-            state = dprof_task_state(task);
+    return 0;
+}
+
+/* Samples one thread from what the reader copied: -1 when done (recorded, or
+ * nothing to record), else the NEED_* reason it must be sampled with the GIL. */
+static int
+sample_thread_gil_free(dprof_stack_sampler *s, const dprof_raw_thread *t,
+                       const known_thread *k, uint64_t now)
+{
+    const dprof_frame_layout *L = s->layout;
+    size_t n;
+    int truncated;
+    /* s->window holds the top of t's data stack (dprof_read_top) */
+    if (dprof_read_frames(L, t->frame, &s->window, s->raw_frames, DPROF_MAX_DEPTH, &n,
+                          &truncated) < 0) {
+        return NEED_INVALID;
+    }
+    size_t depth = 0;
+    int at_call = 0;
+    for (size_t i = 0; i < n; i++) {
+        const dprof_raw_frame *rf = &s->raw_frames[i];
+        const code_entry *ce = code_cache_find(&s->codes, rf->code);
+        if (ce == NULL) {
+            return NEED_NEW_CODE;
         }
-        dprof_split sp = dprof_classify(wall, cpu, runq, at_call, state);
-        int32_t sid = dprof_calltree_intern_stack(s->table, s->scratch, depth);
-        if (sid < 0) {
-            record_error(s, "out of memory adding a sample");
-            return;
+        if (rf->lasti < -1 || rf->lasti >= (int64_t)ce->nunits) {
+            return NEED_INVALID;
         }
-        int ran_at_sample = -1;     /* unknown */
-        uint64_t clock_now;
-        if (task->pre_tick == s->tick && dprof_task_clock_ns(task, &clock_now) == 0) {
-            /* A thread that was computing ran for most of the time this sampler
-             * waited for the GIL; one that only woke up (from a sleep, to take the
-             * GIL back) ran for a sliver of it. */
-            uint64_t need = s->gil_wait_ns / 2;
-            if (need < RAN_THRESHOLD_NS) {
-                need = RAN_THRESHOLD_NS;
-            }
-            ran_at_sample = clock_now > task->pre_clock_ns + need;
+        /* 3.11+: a frame still in its set-up (before its RESUME, lasti below
+         * _co_firsttraceable) is kept, at its first line: the call has happened
+         * and the time is the callee's, as an outside reader (py-spy) counts it.
+         * The public API leaves such frames out; only a leaf can be one. */
+        int line = rf->lasti < 0 ? ce->firstlineno : ce->lines[rf->lasti];
+        if (depth == 0) {
+            Py_ssize_t byte = (Py_ssize_t)rf->lasti * 2;
+            at_call = ce->ops != NULL && byte >= 0 && byte < ce->nops
+                      && s->call_flags[ce->ops[byte]] != 0;
         }
-        double busy_fraction = wall > 0 ? sp.cpu_seconds / wall : 1.0;
-        int ran = ran_at_sample >= 0 ? ran_at_sample : busy_fraction >= 0.5;
-        int syscall_now = at_call ? dprof_task_syscall(task) : DPROF_SYSCALL_UNKNOWN;
-        if (syscall_now == DPROF_SYSCALL_RUNNING && s->npending < MAX_PENDING) {
-            /* Running inside a call: native code on a CPU, or a thread that has
-             * just released the GIL on its way into a blocking system call (that
-             * release is what let this sampler in). Looked at again at the end of
-             * the tick, see settle_pending. */
-            s->pending[s->npending++] = (pending_charge){task->tid, sid, sp};
+        int32_t fid = dprof_calltree_intern_frame(s->table, ce->filename, ce->function,
+                                                  line);
+        if (fid < 0) {
+            s->stats.errors++;      /* no GIL here: record_error needs it */
+            return -1;
+        }
+        s->scratch[depth++] = fid;
+    }
+    if (truncated) {
+        s->stats.truncated_stacks++;
+    }
+    if (depth == 0) {
+        return -1;
+    }
+    record_sample(s, k->tid, k->ident, depth, at_call, now, 1, 1);
+    s->stats.gil_free_samples++;
+    return -1;
+}
+
+/* The GIL-holding part of a GIL-free tick: samples the threads in s->need with the
+ * public API and renews the known list. Same rules as sample_all (below): nothing
+ * may run Python code while PyThreadState pointers are held. */
+static void
+gil_pass(dprof_stack_sampler *s, uint64_t now)
+{
+#if PY_VERSION_HEX >= 0x030A0000
+    int gc_was_enabled = PyGC_Disable();
+#endif
+    s->nknown = 0;
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(s->interp); ts != NULL;
+         ts = PyThreadState_Next(ts)) {
+        note_known(s, ts);
+        if (ts != s->own_tstate && needs_gil(s, ts)) {
+            sample_thread(s, ts, now, 1);
+        }
+    }
+#if PY_VERSION_HEX >= 0x030A0000
+    if (gc_was_enabled) {
+        (void)PyGC_Enable();
+    }
+#endif
+    if (PyErr_Occurred()) {
+        record_error(s, "walking threads");
+    }
+    resolve_thread_names(s);
+}
+
+/* One tick that reads without the GIL, taking it only where needed (see above).
+ * Returns 0 and the time it held the GIL, or -1 when the thread list could not be
+ * read (nothing recorded: the caller does a GIL-holding tick instead). *saved is the
+ * sampler's thread state while it does not hold the GIL. */
+/* The interpreter's thread list into s->raw_threads: the last tick's list re-read
+ * in one system call when it has not changed (the usual case), else walked. */
+static int
+read_thread_list(dprof_stack_sampler *s, size_t *n)
+{
+    const dprof_frame_layout *L = s->layout;
+    if (s->nraw > 0 && s->nraw < DPROF_MAX_PIECES) {
+        if (s->tstate_scratch == NULL) {
+            /* the raw allocator needs no GIL */
+            s->tstate_scratch = PyMem_RawMalloc((DPROF_MAX_PIECES - 1) * dprof_tstate_span(L));
+        }
+        if (s->tstate_scratch != NULL
+            && dprof_read_threads_again(L, (uintptr_t)s->interp, s->raw_threads, s->nraw,
+                                        s->tstate_scratch) == 0) {
+            *n = s->nraw;
+            return 0;
+        }
+    }
+    s->nraw = 0;
+    s->stats.thread_list_walks++;
+    if (dprof_read_threads(L, (uintptr_t)s->interp, s->raw_threads, MAX_THREADS, n) < 0) {
+        return -1;
+    }
+    s->nraw = *n;
+    return 0;
+}
+
+static int
+gil_free_tick(dprof_stack_sampler *s, PyThreadState **saved, uint64_t *hold_ns)
+{
+    size_t n;
+    *hold_ns = 0;
+    if (read_thread_list(s, &n) < 0) {
+        s->stats.gil_invalid++;
+        return -1;
+    }
+    uint64_t now = dprof_now_ns();
+    s->tick++;
+    s->nneed = 0;
+    for (size_t i = 0; i < n; i++) {
+        dprof_raw_thread *t = &s->raw_threads[i];
+        if (t->tstate == (uintptr_t)s->own_tstate) {
+            continue;   /* the sampler */
+        }
+        /* its frame and the top of its data stack, in one read */
+        int top_failed = dprof_read_top(s->layout, t, &s->window) < 0;
+        if (!top_failed && t->frame == 0) {
+            continue;   /* no Python code running in it */
+        }
+        const known_thread *k = known_find(s, t->tstate);
+        int why;
+        if (top_failed) {
+            why = NEED_INVALID;
+        }
+        else if (k == NULL || t->thread_id != k->ident
+            || (s->layout->tstate_native_id != (size_t)-1
+                && t->native_id != (uint64_t)k->tid)) {
+            why = NEED_NEW_THREAD;
         }
         else {
-            int running_now = syscall_now == DPROF_SYSCALL_RUNNING ? 1
-                : (syscall_now >= 0 && syscall_now != SYS_futex) ? 0 : ran;
-            if (charge(s, task, sid, sp, at_call, running_now) < 0) {
-                return;
-            }
+            why = sample_thread_gil_free(s, t, k, now);
         }
-        s->stats.thread_samples++;
+        if (why < 0) {
+            continue;
+        }
+        s->stats.gil_new_thread += why == NEED_NEW_THREAD;
+        s->stats.gil_new_code += why == NEED_NEW_CODE;
+        s->stats.gil_invalid += why == NEED_INVALID;
+        s->need[s->nneed++] = t->tstate;
     }
-    task->have_prev = 1;
-    task->prev_wall_ns = now;
-    task->prev_cpu_ns = cpu_ns;
-    task->prev_runq_ns = runq_ns;
+    if (s->nneed > 0) {
+        PyEval_RestoreThread(*saved);
+        uint64_t t1 = dprof_now_ns();
+        s->gil_wait_ns = 0;     /* no clocks were read before asking: see record_sample */
+        /* The wait for the GIL can be long (native code holding it): these samples
+         * end now, when their CPU clocks are read, not at the tick's start. */
+        gil_pass(s, t1);
+        *hold_ns = dprof_now_ns() - t1;
+        *saved = PyEval_SaveThread();
+        s->stats.gil_ticks++;
+        settle_pending(s, SETTLE_RETRIES);
+    }
+    dprof_tasks_forget_unseen(&s->tasks, s->tick);
+    s->last_tick_ns = now;
+    return 0;
 }
 
 /* One tick with the GIL held; record = 0 only sets the baselines.
@@ -664,8 +1140,10 @@ sample_all(dprof_stack_sampler *s, int record)
 #if PY_VERSION_HEX >= 0x030A0000
     int gc_was_enabled = PyGC_Disable();
 #endif
+    s->nknown = 0;
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(s->interp); ts != NULL;
          ts = PyThreadState_Next(ts)) {
+        note_known(s, ts);
         if (ts != s->own_tstate) {
             sample_thread(s, ts, now, record);
         }
@@ -739,30 +1217,35 @@ sampler_main(void *arg)
         }
         uint64_t t0 = dprof_now_ns();
         last_start = t0;
-        read_clocks_before_gil(s);
-        PyEval_RestoreThread(saved);
-        uint64_t t1 = dprof_now_ns();
-        if (atomic_load(&s->stop_requested)) {
+        uint64_t hold;
+        if (s->layout == NULL || gil_free_tick(s, &saved, &hold) < 0) {
+            read_clocks_before_gil(s);
+            PyEval_RestoreThread(saved);
+            uint64_t t1 = dprof_now_ns();
+            if (atomic_load(&s->stop_requested)) {
+                saved = PyEval_SaveThread();
+                break;
+            }
+            s->gil_wait_ns = t1 - t0;
+            sample_all(s, 1);
+            uint64_t t2 = dprof_now_ns();
             saved = PyEval_SaveThread();
-            break;
+            settle_pending(s, SETTLE_RETRIES);
+            s->stats.gil_wait_ns += t1 - t0;
+            s->stats.gil_ticks++;
+            hold = t2 - t1;
         }
-        s->gil_wait_ns = t1 - t0;
-        sample_all(s, 1);
-        uint64_t t2 = dprof_now_ns();
-        saved = PyEval_SaveThread();
-        settle_pending(s, SETTLE_RETRIES);
 
         uint64_t cpu_after = dprof_self_cpu_ns();
-        uint64_t hold = t2 - t1, cpu = cpu_after - cpu_before;
+        uint64_t cpu = cpu_after - cpu_before;
         cpu_before = cpu_after;
         /* The program loses the GIL for `hold` and a CPU for `cpu`; they overlap. */
         uint64_t cost = hold > cpu ? hold : cpu;
         s->stats.ticks++;
-        s->stats.gil_wait_ns += t1 - t0;
         s->stats.gil_hold_ns += hold;
         s->stats.sampler_cpu_ns += cpu;
         s->stats.overhead_ns += cost;
-        period = dprof_budget_update(&s->budget, cost);
+        period = dprof_budget_update(&s->budget, t0, cost);
         s->stats.last_period_ns = period;
     }
     PyEval_RestoreThread(saved);
@@ -771,7 +1254,78 @@ sampler_main(void *arg)
     return NULL;
 }
 
+/* Checks the layout on the calling thread (GIL held, inside a Python call): the
+ * reader must find this thread state with its TID and, as its innermost frame, the
+ * code object and instruction the public API reports. 0 when it agrees, -1 not:
+ * then the sampler keeps to the GIL-holding walk, whatever went wrong (a build
+ * against other headers than the running interpreter's, say). */
+static int
+layout_self_check(dprof_stack_sampler *s)
+{
+    const dprof_frame_layout *L = s->layout;
+    PyThreadState *me = PyThreadState_Get();
+    size_t n, nf;
+    int truncated;
+    if (dprof_read_threads(L, (uintptr_t)s->interp, s->raw_threads, MAX_THREADS, &n) < 0) {
+        return -1;
+    }
+    dprof_raw_thread *mine = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s->raw_threads[i].tstate == (uintptr_t)me) {
+            mine = &s->raw_threads[i];
+        }
+    }
+    if (mine == NULL || mine->thread_id != me->thread_id
+        || (L->tstate_native_id != (size_t)-1 && mine->native_id != (uint64_t)thread_tid(me))) {
+        return -1;
+    }
+    PyFrameObject *frame = PyThreadState_GetFrame(me);      /* new ref or NULL */
+    if (frame == NULL) {
+        return 0;   /* started from C with no Python frame: nothing to compare */
+    }
+    PyCodeObject *code = PyFrame_GetCode(frame);            /* new ref */
+    int ok = dprof_read_top(L, mine, &s->window) == 0
+             && dprof_read_frames(L, mine->frame, &s->window, s->raw_frames, DPROF_MAX_DEPTH,
+                               &nf, &truncated) == 0
+             && nf > 0 && s->raw_frames[0].code == (uintptr_t)code;
+#if PY_VERSION_HEX >= 0x030B0000
+    ok = ok && s->raw_frames[0].lasti * 2 == PyFrame_GetLasti(frame);
+#endif
+    Py_DECREF(code);
+    Py_DECREF(frame);
+    return ok ? 0 : -1;
+}
+
+/* The frame layout to read without the GIL, or NULL with the reason in s->reader. */
+static void
+choose_reader(dprof_stack_sampler *s)
+{
+    const char *force = getenv("DPROF_STACKS_GIL_WALK");
+    s->layout = dprof_frame_layout_get();
+    s->reader = s->layout->name;
+    if (force != NULL && force[0] != '\0' && strcmp(force, "0") != 0) {
+        s->layout = NULL;
+        s->reader = "gil-walk (DPROF_STACKS_GIL_WALK is set)";
+    }
+    else if (s->layout->kind == DPROF_LAYOUT_NONE) {
+        s->layout = NULL;
+        s->reader = "gil-walk (no GIL-free reader for this Python version)";
+    }
+}
+
 /* ---- public ---------------------------------------------------------------------- */
+
+static void
+free_reader_buffers(dprof_stack_sampler *s)
+{
+    PyMem_RawFree(s->known);
+    PyMem_RawFree(s->raw_threads);
+    PyMem_RawFree(s->raw_frames);
+    PyMem_RawFree(s->need);
+    PyMem_RawFree(s->window.buf);
+    PyMem_RawFree(s->tstate_scratch);
+    s->tstate_scratch = NULL;
+}
 
 dprof_stack_sampler *
 dprof_stack_sampler_new(double hz, double jitter, double budget,
@@ -789,9 +1343,17 @@ dprof_stack_sampler_new(double hz, double jitter, double budget,
     s->rng = dprof_now_ns() ^ (uint64_t)(uintptr_t)s;
     s->table = dprof_calltree_new();
     s->scratch = PyMem_RawMalloc(DPROF_MAX_DEPTH * sizeof(int32_t));
-    if (s->table == NULL || s->scratch == NULL
+    s->known = PyMem_RawMalloc(MAX_THREADS * sizeof(known_thread));
+    s->raw_threads = PyMem_RawMalloc(MAX_THREADS * sizeof(dprof_raw_thread));
+    s->raw_frames = PyMem_RawMalloc(DPROF_MAX_DEPTH * sizeof(dprof_raw_frame));
+    s->need = PyMem_RawMalloc(MAX_THREADS * sizeof(uintptr_t));
+    s->window.cap = WINDOW_BYTES;
+    s->window.buf = PyMem_RawMalloc(WINDOW_BYTES);
+    if (s->table == NULL || s->scratch == NULL || s->known == NULL || s->window.buf == NULL
+        || s->raw_threads == NULL || s->raw_frames == NULL || s->need == NULL
         || pthread_mutex_init(&s->wake_lock, NULL) != 0) {
         dprof_calltree_free(s->table);
+        free_reader_buffers(s);
         PyMem_RawFree(s->scratch);
         PyMem_RawFree(s);
         PyErr_NoMemory();
@@ -805,6 +1367,7 @@ dprof_stack_sampler_new(double hz, double jitter, double budget,
     if (rc != 0) {
         pthread_mutex_destroy(&s->wake_lock);
         dprof_calltree_free(s->table);
+        free_reader_buffers(s);
         PyMem_RawFree(s->scratch);
         PyMem_RawFree(s);
         PyErr_SetString(PyExc_OSError, "pthread_cond_init failed");
@@ -833,15 +1396,31 @@ dprof_stack_sampler_start(dprof_stack_sampler *s)
     }
     pthread_once(&atfork_once, install_atfork);
     memset(&s->stats, 0, sizeof s->stats);
+    s->nraw = 0;            /* the first tick walks the thread list */
     s->interp = PyInterpreterState_Get();
     s->own_tstate = NULL;
     atomic_store(&s->stop_requested, 0);
     s->start_ns = dprof_now_ns();
+    choose_reader(s);
+    if (s->layout != NULL && layout_self_check(s) < 0) {
+        s->layout = NULL;
+        s->reader = "gil-walk (the frame layout self-check failed)";
+    }
+    s->stats.reader = s->reader;
     /* Baselines for every thread now, so the first interval of each counts. */
     sample_all(s, 0);
     s->stats.last_period_ns = s->budget.base_period_ns;
     pthread_mutex_lock(&active_lock);
+    /* The thread blocks every signal, so that a signal sent to the process is
+     * delivered to one of the program's own threads. Were it delivered here, a
+     * Python handler would wait for the main thread's next check, and a main
+     * thread blocked in a C call that only EINTR ends (a Pool worker in
+     * sem_wait, terminated with SIGTERM) would never see it: the worker hung. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     int rc = pthread_create(&s->thread, NULL, sampler_main, s);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc == 0) {
         s->running = 1;
         s->next_active = active_head;
@@ -888,6 +1467,11 @@ dprof_stack_sampler_stop(dprof_stack_sampler *s)
      * when the budget stretched it) is counted too. */
     sample_all(s, 1);
     settle_pending(s, 0);
+    for (size_t i = 0; i < s->tasks.ntasks; i++) {
+        if (s->tasks.tasks[i].deferred_wait > 0) {
+            (void)flush_deferred(s, &s->tasks.tasks[i]);
+        }
+    }
     s->stats.duration_ns = dprof_now_ns() - s->start_ns;
     s->stopping = 0;
     return 0;
@@ -937,6 +1521,7 @@ dprof_stack_sampler_free(dprof_stack_sampler *s)
     dprof_tasks_clear(&s->tasks);
     dprof_calltree_free(s->table);
     PyMem_RawFree(s->scratch);
+    free_reader_buffers(s);
     PyMem_RawFree(s->names);
     PyMem_RawFree(s->name_idents);
     pthread_mutex_destroy(&s->wake_lock);

@@ -1,6 +1,7 @@
-/* The stack sampler: a pthread that, at a jittered rate, takes the GIL, walks the
- * Python frames of every thread and adds one time-weighted sample per thread to a
- * call-tree table. See stack_sampler.c. All functions are called with the GIL held.
+/* The stack sampler: a pthread that, at a jittered rate, reads the Python frames of
+ * every thread (without the GIL where the version's layout is known, else with it)
+ * and adds one time-weighted sample per thread to a call-tree table. See
+ * stack_sampler.c. All functions are called with the GIL held.
  */
 #ifndef DPROF_STACK_SAMPLER_H
 #define DPROF_STACK_SAMPLER_H
@@ -21,6 +22,15 @@ typedef struct {
     uint64_t last_period_ns;    /* the period in use at stop (after the budget) */
     uint64_t truncated_stacks;  /* stacks cut at the depth limit */
     uint64_t errors;            /* failures recorded during sampling */
+    /* How the thread samples were read (see stack_sampler.c, "GIL-free reads"). */
+    uint64_t gil_free_samples;  /* read without the GIL and validated */
+    uint64_t gil_new_thread;    /* read with the GIL: a thread state not yet known */
+    uint64_t gil_new_code;      /* read with the GIL: a code object to intern */
+    uint64_t gil_invalid;       /* read with the GIL: the GIL-free read failed validation */
+    uint64_t gil_ticks;         /* ticks that took the GIL at all */
+    uint64_t thread_list_walks; /* GIL-free ticks that walked the thread list link by
+                                   link, not re-read it in one call (it changed) */
+    const char *reader;         /* the frame layout read, or why the GIL walk is used */
     int forked;                 /* stopped by fork (this is the child) */
     char first_error[200];      /* message of the first failure, or "" */
 } dprof_stack_sampler_stats;
@@ -54,5 +64,11 @@ const dprof_calltree *dprof_stack_sampler_peek_table(const dprof_stack_sampler *
 const dprof_stack_sampler_stats *dprof_stack_sampler_get_stats(const dprof_stack_sampler *s);
 /* Stops if needed and frees everything, dropping the code objects it kept. */
 void dprof_stack_sampler_free(dprof_stack_sampler *s);
+
+/* The line table the GIL-free reader uses for a code object (one line per code
+ * unit, -1 where none), for the tests' comparison with PyCode_Addr2Line. 0 with
+ * *lines owned by the caller (PyMem_RawFree), or -1 with an exception set. */
+#include <Python.h>
+int dprof_stack_code_lines(PyObject *code, int32_t **lines, Py_ssize_t *nunits);
 
 #endif

@@ -107,6 +107,29 @@ dprof_tasks_clear(dprof_task_table *tt)
     tt->ntasks = tt->cap = 0;
 }
 
+/* An unsigned decimal at *p, which is left after it: 0, or -1 when there is none or
+ * it overflows. sscanf's "%llu" costs the sampler several times more (locale
+ * machinery, on every sample of every thread). */
+static int
+parse_decimal(const char **p, uint64_t *out)
+{
+    const char *q = *p;
+    uint64_t v = 0;
+    if (*q < '0' || *q > '9') {
+        return -1;
+    }
+    for (; *q >= '0' && *q <= '9'; q++) {
+        uint64_t digit = (uint64_t)(*q - '0');
+        if (v > (UINT64_MAX - digit) / 10) {
+            return -1;
+        }
+        v = v * 10 + digit;
+    }
+    *p = q;
+    *out = v;
+    return 0;
+}
+
 int
 dprof_task_cpu(dprof_task *t, uint64_t *cpu_ns, uint64_t *runq_ns)
 {
@@ -116,9 +139,17 @@ dprof_task_cpu(dprof_task *t, uint64_t *cpu_ns, uint64_t *runq_ns)
         ssize_t n = pread(t->schedstat_fd, buf, sizeof buf - 1, 0);
         if (n > 0) {
             buf[n] = '\0';
-            unsigned long long on_cpu, runq;
-            if (sscanf(buf, "%llu %llu", &on_cpu, &runq) == 2) {
-                *cpu_ns = on_cpu;
+            uint64_t on_cpu, runq;
+            const char *p = buf;
+            if (parse_decimal(&p, &on_cpu) == 0 && *p++ == ' '
+                && parse_decimal(&p, &runq) == 0) {
+                /* schedstat's CPU time is brought up to date only at scheduler
+                 * events: for a thread on a CPU right now it lags by up to a
+                 * scheduler tick, which a sampler reading at any instant (the
+                 * GIL-free one) would count as waiting. The thread CPU clock is
+                 * always current. */
+                uint64_t clock_ns;
+                *cpu_ns = dprof_task_clock_ns(t, &clock_ns) == 0 ? clock_ns : on_cpu;
                 *runq_ns = runq;
                 return 0;
             }
@@ -258,28 +289,32 @@ dprof_budget_init(dprof_budget *b, double budget, uint64_t base_period_ns)
 {
     b->budget = budget;
     b->base_period_ns = base_period_ns;
-    b->cost_ewma_ns = 0.0;
+    b->paid_until_ns = 0;
 }
 
 uint64_t
-dprof_budget_update(dprof_budget *b, uint64_t tick_cost_ns)
+dprof_budget_update(dprof_budget *b, uint64_t start_ns, uint64_t cost_ns)
 {
-    /* A smoothing window of ~20 ticks: reacts within a fraction of a second at the
-     * usual rates, and one slow tick (a page fault, a preemption) does not halve
-     * the rate. */
-    if (b->cost_ewma_ns == 0.0) {
-        b->cost_ewma_ns = (double)tick_cost_ns;
-    }
-    else {
-        b->cost_ewma_ns += ((double)tick_cost_ns - b->cost_ewma_ns) / 20.0;
-    }
+    /* Pacing, as a rate limiter paces packets: a tick that cost c is paid for by
+     * c / budget of the program's time, counted from the later of its start and the
+     * instant the earlier ticks were paid for, and the next tick waits until then.
+     * Time spent under budget is not saved up (no burst later), so over any stretch
+     * of the run the ticks cost at most the budget plus one tick. A smoothed cost
+     * would let one expensive tick (the first, which interns every code object on
+     * the stack) hold the rate down for dozens of ticks after it had been paid for:
+     * a 0.5 s program asked to be sampled at 100 Hz got 26. */
     if (b->budget <= 0.0) {
         return b->base_period_ns;
     }
-    double needed = b->cost_ewma_ns / b->budget;   /* period at which cost == budget */
-    if (needed > (double)b->base_period_ns) {
-        /* Never slower than 1 Hz: a profile with no samples tells nothing. */
-        return needed > 1e9 ? 1000000000ULL : (uint64_t)needed;
+    uint64_t from = b->paid_until_ns > start_ns ? b->paid_until_ns : start_ns;
+    double pay = (double)cost_ns / b->budget;
+    if (pay > (double)DPROF_BUDGET_MAX_PERIOD_NS) {
+        pay = (double)DPROF_BUDGET_MAX_PERIOD_NS;
     }
-    return b->base_period_ns;
+    b->paid_until_ns = from + (uint64_t)pay;
+    if (b->paid_until_ns > start_ns + DPROF_BUDGET_MAX_PERIOD_NS) {
+        b->paid_until_ns = start_ns + DPROF_BUDGET_MAX_PERIOD_NS;   /* debt bounded */
+    }
+    uint64_t needed = b->paid_until_ns - start_ns;
+    return needed > b->base_period_ns ? needed : b->base_period_ns;
 }

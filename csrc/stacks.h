@@ -33,6 +33,13 @@ typedef struct {
     int wait_category;      /* its waiting class then */
     uint64_t pre_clock_ns;  /* CPU clock read just before the sampler asked for the GIL */
     uint64_t pre_tick;      /* the tick that reading belongs to (0: none) */
+    /* Waiting held back because it may be accounting lag (see stack_sampler.c,
+     * charge): seconds, where they go as waiting or as CPU, and for how many
+     * intervals they have been held. */
+    double deferred_wait;
+    int32_t deferred_wait_stack, deferred_cpu_stack;
+    int deferred_wait_category, deferred_cpu_category;
+    int deferred_age;
 } dprof_task;
 
 typedef struct {
@@ -87,11 +94,16 @@ uint64_t dprof_jittered_ns(uint64_t period_ns, double jitter, uint64_t *rng);
 typedef struct {
     double budget;          /* fraction of the program's time, e.g. 0.01; 0 = off */
     uint64_t base_period_ns;
-    double cost_ewma_ns;    /* smoothed cost of one tick */
+    uint64_t paid_until_ns; /* the instant by which the ticks so far are paid for */
 } dprof_budget;
 
+/* The longest the budget stretches a period (the rate never falls below 1 Hz: a
+ * profile with no samples tells nothing), and so the most debt it carries. */
+#define DPROF_BUDGET_MAX_PERIOD_NS 1000000000ULL
+
 void dprof_budget_init(dprof_budget *b, double budget, uint64_t base_period_ns);
-/* Records the cost of a tick; returns the period to use next. */
-uint64_t dprof_budget_update(dprof_budget *b, uint64_t tick_cost_ns);
+/* Records a tick that started at start_ns and cost cost_ns; returns the period from
+ * start_ns to the next tick's start (before jitter). */
+uint64_t dprof_budget_update(dprof_budget *b, uint64_t start_ns, uint64_t cost_ns);
 
 #endif

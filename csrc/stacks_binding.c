@@ -5,14 +5,18 @@
  * dprof._native.StackTable()
  *     .add(thread_id, frames, category, seconds, samples=1), .merge(other),
  *     .to_data() -> (frames, stacks, rows)
- * dprof._native.stack_table_diff(base, other) -> (frames, stacks, base_s, other_s)
+ * dprof._native.stack_code_lines(code), stack_frame_layout(): the GIL-free reader's
+ *     line table and field offsets, for the tests
  *
  * Only plain data crosses: tuples of str/int/float. dprof/stacks/sampler.py and
  * dprof/stacks/native.py build StackProfile objects from them.
  */
 #include "module_state.h"
+#include "argcheck.h"
 #include "calltree.h"
 #include "stack_sampler.h"
+#include "stacks.h"
+#include "frame_layout.h"
 
 #include <string.h>
 
@@ -291,57 +295,6 @@ static PyType_Spec table_spec = {
     .slots = table_slots,
 };
 
-static PyObject *
-stack_table_diff(PyObject *module, PyObject *args)
-{
-    PyObject *base, *other;
-    if (!PyArg_ParseTuple(args, "OO:stack_table_diff", &base, &other)) {
-        return NULL;
-    }
-    PyTypeObject *type = (PyTypeObject *)dprof_get_state(module)->types[DPROF_TYPE_STACK_TABLE];
-    if (check_table(base, type, "base") < 0 || check_table(other, type, "other") < 0) {
-        return NULL;
-    }
-    double *a = NULL, *b = NULL;
-    dprof_calltree *out = dprof_calltree_diff(((StackTableObject *)base)->ct,
-                                              ((StackTableObject *)other)->ct, &a, &b);
-    if (out == NULL) {
-        return PyErr_NoMemory();
-    }
-    PyObject *frames = NULL, *stacks = NULL, *la = NULL, *lb = NULL, *result = NULL;
-    size_t ns = dprof_calltree_nstacks(out);
-    if (frames_and_stacks(out, &frames, &stacks) < 0) {
-        goto done;
-    }
-    la = PyList_New((Py_ssize_t)ns);
-    lb = PyList_New((Py_ssize_t)ns);
-    if (la == NULL || lb == NULL) {
-        goto done;
-    }
-    for (size_t i = 0; i < ns; i++) {
-        PyObject *x = PyFloat_FromDouble(a[i]);
-        if (x == NULL) {
-            goto done;
-        }
-        PyList_SET_ITEM(la, (Py_ssize_t)i, x);
-        PyObject *y = PyFloat_FromDouble(b[i]);
-        if (y == NULL) {
-            goto done;
-        }
-        PyList_SET_ITEM(lb, (Py_ssize_t)i, y);
-    }
-    result = PyTuple_Pack(4, frames, stacks, la, lb);   /* new refs to each */
-done:
-    Py_XDECREF(frames);
-    Py_XDECREF(stacks);
-    Py_XDECREF(la);
-    Py_XDECREF(lb);
-    free(a);
-    free(b);
-    dprof_calltree_free(out);
-    return result;
-}
-
 /* ---- StackSampler ---------------------------------------------------------- */
 
 typedef struct {
@@ -364,17 +317,12 @@ sampler_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
                                      &jitter, &budget, &ops)) {
         return NULL;
     }
-    if (!(hz > 0.0 && hz <= 100000.0)) {
-        PyErr_Format(PyExc_ValueError, "hz must be in (0, 100000], got %g", hz);
-        goto done;
-    }
-    if (!(jitter >= 0.0 && jitter < 1.0)) {
-        PyErr_Format(PyExc_ValueError, "jitter must be in [0, 1), got %g", jitter);
-        goto done;
-    }
-    if (!(budget >= 0.0 && budget < 1.0)) {
-        PyErr_Format(PyExc_ValueError, "overhead_budget must be in [0, 1), got %g",
-                     budget);
+    /* hz >= 1 keeps the period (1e9 / hz ns) far inside uint64_t; the Python
+     * StackSampler allows 1 to 10,000 (the rate the budget can hold). */
+    if (dprof_check_range("hz", hz, DPROF_STACK_HZ_MIN, DPROF_STACK_HZ_MAX,
+                          " samples per second") < 0
+        || dprof_check_below("jitter", jitter, 0.0, 1.0) < 0
+        || dprof_check_below("overhead_budget", budget, 0.0, 1.0) < 0) {
         goto done;
     }
     if (ops.len != 256) {
@@ -440,7 +388,7 @@ stop_stats(dprof_stack_sampler *sampler)
         goto error;
     }
     stats = Py_BuildValue(
-        "{s:d,s:K,s:K,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:O,s:O}",
+        "{s:d,s:K,s:K,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:O,s:O,s:K,s:K,s:K,s:K,s:K,s:K,s:s}",
         "duration_seconds", (double)st->duration_ns / 1e9,
         "ticks", (unsigned long long)st->ticks,
         "thread_samples", (unsigned long long)st->thread_samples,
@@ -452,7 +400,14 @@ stop_stats(dprof_stack_sampler *sampler)
         "truncated_stacks", (unsigned long long)st->truncated_stacks,
         "errors", (unsigned long long)st->errors,
         "forked", st->forked ? Py_True : Py_False,
-        "first_error", first_error);
+        "first_error", first_error,
+        "gil_free_samples", (unsigned long long)st->gil_free_samples,
+        "gil_new_thread_samples", (unsigned long long)st->gil_new_thread,
+        "gil_new_code_samples", (unsigned long long)st->gil_new_code,
+        "gil_invalid_samples", (unsigned long long)st->gil_invalid,
+        "gil_ticks", (unsigned long long)st->gil_ticks,
+        "thread_list_walks", (unsigned long long)st->thread_list_walks,
+        "reader", st->reader != NULL ? st->reader : "");
     if (stats == NULL) {
         goto error;
     }
@@ -540,7 +495,8 @@ static PyGetSetDef sampler_getset[] = {
 
 static PyType_Slot sampler_slots[] = {
     {Py_tp_doc, "StackSampler(hz, jitter, overhead_budget, call_opcodes)\n--\n\n"
-                "Native sampler of the Python stacks of every thread."},
+                "Native sampler of the Python stacks of every thread. ValueError for hz\n"
+                "outside 1..100000, or jitter or overhead_budget outside [0, 1)."},
     {Py_tp_new, sampler_new},
     {Py_tp_dealloc, sampler_dealloc},
     {Py_tp_methods, sampler_methods},
@@ -555,10 +511,131 @@ static PyType_Spec sampler_spec = {
     .slots = sampler_slots,
 };
 
+static PyObject *
+stack_code_lines(PyObject *module, PyObject *code)
+{
+    (void)module;
+    if (!PyCode_Check(code)) {
+        PyErr_Format(PyExc_TypeError, "expected a code object, not %.100s",
+                     Py_TYPE(code)->tp_name);
+        return NULL;
+    }
+    int32_t *lines;
+    Py_ssize_t n;
+    if (dprof_stack_code_lines(code, &lines, &n) < 0) {
+        return NULL;
+    }
+    PyObject *out = PyTuple_New(n);
+    for (Py_ssize_t i = 0; out != NULL && i < n; i++) {
+        PyObject *v = PyLong_FromLong(lines[i]);
+        if (v == NULL) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyTuple_SET_ITEM(out, i, v);    /* steals v */
+    }
+    PyMem_RawFree(lines);
+    return out;
+}
+
+static PyObject *
+stack_frame_layout(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    (void)module;
+    const dprof_frame_layout *L = dprof_frame_layout_get();
+    if (L->kind == DPROF_LAYOUT_NONE) {
+        return Py_BuildValue("{s:s,s:i}", "name", L->name, "kind", L->kind);
+    }
+    return Py_BuildValue(
+        "{s:s,s:i,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n}",
+        "name", L->name, "kind", L->kind,
+        "interp_threads_head", (Py_ssize_t)L->interp_threads_head,
+        "tstate_next", (Py_ssize_t)L->tstate_next,
+        "tstate_interp", (Py_ssize_t)L->tstate_interp,
+        "tstate_thread_id", (Py_ssize_t)L->tstate_thread_id,
+        "tstate_native_id", (Py_ssize_t)L->tstate_native_id,
+        "tstate_cframe", (Py_ssize_t)L->tstate_cframe,
+        "tstate_frame", (Py_ssize_t)L->tstate_frame,
+        "frame_size", (Py_ssize_t)L->frame_size,
+        "frame_code", (Py_ssize_t)L->frame_code,
+        "frame_previous", (Py_ssize_t)L->frame_previous,
+        "frame_instr", (Py_ssize_t)L->frame_instr,
+        "frame_owner", (Py_ssize_t)L->frame_owner,
+        "code_units", (Py_ssize_t)L->code_units);
+}
+
+/* For the tests: the periods the overhead budget gives to a sequence of ticks. */
+static PyObject *
+stack_budget_periods(PyObject *module, PyObject *args)
+{
+    (void)module;
+    double budget, base;
+    PyObject *ticks;
+    if (!PyArg_ParseTuple(args, "ddO:stack_budget_periods", &budget, &base, &ticks)) {
+        return NULL;
+    }
+    if (!(budget >= 0.0 && budget <= 1.0) || !(base >= 1.0 && base <= 1e12)) {
+        PyErr_Format(PyExc_ValueError, "stack_budget_periods: budget must be in [0, 1] and "
+                     "the base period in [1, 1e12] ns, got %R and %R",
+                     PyTuple_GET_ITEM(args, 0), PyTuple_GET_ITEM(args, 1));
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(ticks, "stack_budget_periods: ticks must be a sequence "
+                                    "of (start_ns, cost_ns) pairs");      /* new ref */
+    if (seq == NULL) {
+        return NULL;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject *out = PyList_New(n);
+    if (out == NULL) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    dprof_budget b;
+    dprof_budget_init(&b, budget, (uint64_t)base);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned long long start = 0, cost = 0;
+        PyObject *pair = PySequence_Fast_GET_ITEM(seq, i);      /* borrowed */
+        int ok = PyTuple_Check(pair) && PyTuple_GET_SIZE(pair) == 2
+                 && PyLong_Check(PyTuple_GET_ITEM(pair, 0))
+                 && PyLong_Check(PyTuple_GET_ITEM(pair, 1));
+        if (ok) {
+            /* OverflowError for a negative or too large value */
+            start = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(pair, 0));
+            cost = start == (unsigned long long)-1 && PyErr_Occurred()
+                ? 0 : PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(pair, 1));
+            ok = !PyErr_Occurred();
+        }
+        if (!ok) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_ValueError, "stack_budget_periods: ticks[%zd] must be a "
+                         "(start_ns, cost_ns) tuple of ints in [0, 2**64), got %R", i, pair);
+            Py_DECREF(out);
+            Py_DECREF(seq);
+            return NULL;
+        }
+        PyObject *v = PyLong_FromUnsignedLongLong(dprof_budget_update(&b, start, cost));
+        if (v == NULL) {
+            Py_DECREF(out);
+            Py_DECREF(seq);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, v);     /* steals v */
+    }
+    Py_DECREF(seq);
+    return out;
+}
+
 static PyMethodDef stacks_functions[] = {
-    {"stack_table_diff", stack_table_diff, METH_VARARGS,
-     "stack_table_diff(base, other)\n--\n\nSeconds per stack of both tables:\n"
-     "(frames, stacks, base_seconds, other_seconds), lists indexed by stack id."},
+    {"stack_budget_periods", stack_budget_periods, METH_VARARGS,
+     "stack_budget_periods(budget, base_period_ns, ticks, /)\n--\n\nThe period (ns) the\n"
+     "sampler's overhead budget sets after each (start_ns, cost_ns) tick; for the tests."},
+    {"stack_code_lines", stack_code_lines, METH_O,
+     "stack_code_lines(code, /)\n--\n\nThe line of each code unit of `code` as the GIL-free\n"
+     "stack reader maps it (-1: none); computed like PyCode_Addr2Line."},
+    {"stack_frame_layout", stack_frame_layout, METH_NOARGS,
+     "stack_frame_layout()\n--\n\nThe field offsets the GIL-free stack reader uses on this\n"
+     "interpreter (-1 as a huge number: absent), with the layout's name and kind."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -11,8 +11,15 @@ many observations the seconds came from.
 """
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Tuple
+
+from dprof.errors import (ProfileFormatError, describe, need_float, need_index, need_indexes,
+                          need_int, need_key, need_list, need_mapping, need_str)
+
+_INT64 = 2 ** 63
 
 # What a thread was doing when it was sampled.
 CPU_PYTHON = "cpu_python"    # running Python bytecode
@@ -33,6 +40,20 @@ class Frame:
     function: str
     line: int
 
+
+
+def frames_from_dict(where: str, data: Mapping[str, Any]) -> List["Frame"]:
+    """``data["frames"]`` of a saved profile (stack or memory) as Frames: each a
+    (filename, function, line) list; anything else raises ProfileFormatError
+    naming the entry (``where.frames[i][k]``)."""
+    frames = []
+    for i, raw in enumerate(need_list(f"{where}.frames", need_key(where, data, "frames"))):
+        name = f"{where}.frames[{i}]"
+        filename, function, line = need_list(name, raw, 3)
+        frames.append(Frame(need_str(f"{name}[0]", filename),
+                            need_str(f"{name}[1]", function),
+                            need_int(f"{name}[2]", line)))
+    return frames
 
 @dataclass
 class StackRow:
@@ -134,6 +155,15 @@ class StackProfile:
         a, b = by_stack(base), by_stack(self)
         return {k: (a.get(k, 0.0), b.get(k, 0.0)) for k in set(a) | set(b)}
 
+    # -- display in Jupyter (built by dprof.jupyter.display, imported when shown) --
+    def _repr_html_(self) -> str:
+        from dprof.jupyter.display import stacks_html
+        return stacks_html(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        from dprof.jupyter.display import pretty, stacks_text
+        pretty(stacks_text(self), printer, cycle)
+
     # -- serialisation ---------------------------------------------------------
     def to_dict(self) -> dict:
         return {
@@ -151,21 +181,55 @@ class StackProfile:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "StackProfile":
+    def from_dict(cls, data: Mapping[str, Any], where: str = "stacks") -> "StackProfile":
+        """The profile ``to_dict`` wrote. Anything else raises ``ProfileFormatError``
+        (a ValueError) naming the field, ``where`` being this dict's own name (an id
+        that points nowhere, an unknown category, a wrong type, a non-finite
+        number), so that every report can trust what it reads."""
+        data = need_mapping(where, data)
         if data.get("version") != 1:
-            raise ValueError(f"unsupported stack profile version {data.get('version')!r}")
-        return cls(
-            frames=[Frame(f, fn, int(line)) for f, fn, line in data["frames"]],
-            stacks=[tuple(s) for s in data["stacks"]],
-            rows=[StackRow(int(t), int(s), c, int(n), float(sec))
-                  for t, s, c, n, sec in data["rows"]],
-            thread_names={int(k): v for k, v in data.get("thread_names", {}).items()},
-            duration_seconds=float(data.get("duration_seconds", 0.0)),
-            requested_hz=float(data.get("requested_hz", 0.0)),
-            effective_hz=float(data.get("effective_hz", 0.0)),
-            overhead_seconds=float(data.get("overhead_seconds", 0.0)),
-            meta=dict(data.get("meta", {})),
-        )
+            raise ProfileFormatError(f"{where}.version", f"unsupported stack profile "
+                                     f"version {describe(data.get('version'))}; this dprof reads 1")
+        frames = frames_from_dict(where, data)
+        raw_stacks = need_list(f"{where}.stacks", need_key(where, data, "stacks"))
+        stacks = _frame_id_tuples(raw_stacks, len(frames))
+        if stacks is None:                  # something is wrong: find it, by name
+            stacks = [need_indexes(f"{where}.stacks[{i}]", raw, len(frames), "frame")
+                      for i, raw in enumerate(raw_stacks)]
+        rows = []
+        for i, raw in enumerate(need_list(f"{where}.rows", need_key(where, data, "rows"))):
+            name = f"{where}.rows[{i}]"
+            tid, sid, category, samples, seconds = need_list(name, raw, 5)
+            if (type(tid) is int and type(sid) is int and type(samples) is int
+                    and type(seconds) is float and category in CATEGORIES
+                    and -_INT64 <= tid < _INT64 and 0 <= sid < len(stacks)
+                    and 0 <= samples < _INT64 and 0.0 <= seconds < math.inf):
+                rows.append(StackRow(tid, sid, category, samples, seconds))  # the usual row
+                continue
+            if category not in CATEGORIES:
+                raise ProfileFormatError(f"{name}[2]", f"unknown category {describe(category)}; "
+                                         f"expected one of {', '.join(CATEGORIES)}")
+            rows.append(StackRow(need_int(f"{name}[0]", tid),
+                                 need_index(f"{name}[1]", sid, len(stacks), "stack"),
+                                 category, need_int(f"{name}[3]", samples, 0),
+                                 need_float(f"{name}[4]", seconds, 0.0)))
+        names = {}
+        for key, value in need_mapping(f"{where}.thread_names",
+                                       data.get("thread_names", {})).items():
+            field_name = f"{where}.thread_names[{key!r}]"
+            try:
+                tid = int(key)
+            except (TypeError, ValueError):
+                raise ProfileFormatError(field_name, "a thread name's key must be a "
+                                                     "thread id (a whole number)") from None
+            names[need_int(field_name, tid)] = need_str(field_name, value)
+        numbers = {key: need_float(f"{where}.{key}", data.get(key, 0.0), 0.0)
+                   for key in ("duration_seconds", "requested_hz", "effective_hz",
+                               "overhead_seconds")}
+        meta = dict(need_mapping(f"{where}.meta", data.get("meta", {})))
+        _check_meta(f"{where}.meta", meta)
+        return cls(frames=frames, stacks=stacks, rows=rows, thread_names=names, meta=meta,
+                   **numbers)
 
     # -- private indexes (rebuilt lazily; not part of equality or serialisation) --
     def _frame_index(self) -> Dict[Frame, int]:
@@ -188,3 +252,31 @@ class StackProfile:
             idx = {(r.thread_id, r.stack_id, r.category): r for r in self.rows}
             self.__dict__["_ridx"] = idx
         return idx
+
+
+def _frame_id_tuples(raw_stacks: List[Any], frame_count: int):
+    """The stacks as tuples when every one is a list of frame ids in range, else None.
+    All ids at once with builtins that run in C: a stored profile holds hundreds of
+    thousands of them, and reading it must stay cheap."""
+    if not all(type(s) is list for s in raw_stacks):
+        return None
+    stacks = list(map(tuple, raw_stacks))
+    ids = list(itertools.chain.from_iterable(stacks))
+    if ids and not (set(map(type, ids)) == {int} and min(ids) >= 0
+                    and max(ids) < frame_count):
+        return None
+    return stacks
+
+
+def _check_meta(where: str, meta: Mapping[str, Any]) -> None:
+    """The ``meta`` entries the reports read: ``user_code`` (lists of paths, see
+    user_code.py) and ``launcher_seconds``; other entries are kept as they are."""
+    roots = meta.get("user_code")
+    if roots is not None:
+        need_mapping(f"{where}.user_code", roots)
+        for key in ("pinned", "local", "launcher"):
+            for i, path in enumerate(need_list(f"{where}.user_code.{key}",
+                                               roots.get(key) or [])):
+                need_str(f"{where}.user_code.{key}[{i}]", path)
+    if "launcher_seconds" in meta:
+        need_float(f"{where}.launcher_seconds", meta["launcher_seconds"], 0.0)

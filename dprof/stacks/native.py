@@ -1,15 +1,21 @@
-"""Conversions between StackProfile and the native aggregator, and the native merge/diff.
+"""Conversions between StackProfile and the native aggregator, and the native merge.
 
-``merge`` and ``diff`` do the combining in C (dprof._native.StackTable); their
-pure-Python twins are ``StackProfile.merged`` and ``StackProfile.diff``, and the tests
-hold the two to the same answers.
+``merge`` does the combining in C (dprof._native.StackTable); its pure-Python twin
+is ``StackProfile.merged``, and the tests hold the two to the same answers.
+(``dprof.stacks.diff`` is ``StackProfile.diff``: a C copy of it had no caller but
+its tests, and ``dprof diff`` compares per line, not per stack; see
+dprof/report/diff.py.)
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, Tuple
+from typing import Iterable
 
-from dprof import _native
+from dprof._native_loader import native as _load_native
 from dprof.stacks.model import CATEGORIES, Frame, StackProfile, StackRow
+
+# None without the extension (DPROF_NO_NATIVE=1, or no build): merge() is then its
+# pure-Python twin, StackProfile.merged
+_native = _load_native()
 
 _CATEGORY_INDEX = {c: i for i, c in enumerate(CATEGORIES)}
 
@@ -39,9 +45,24 @@ def from_table(table: "_native.StackTable", into: StackProfile) -> StackProfile:
     return into
 
 
+def _merged_in_python(profiles) -> StackProfile:
+    """merge() without the extension: StackProfile.merged, one profile at a time."""
+    out = StackProfile()
+    for p in profiles:
+        if not isinstance(p, StackProfile):
+            raise TypeError(f"merge() takes StackProfile objects, not {type(p).__name__}")
+        out = out.merged(p)
+    out.requested_hz = next((p.requested_hz for p in profiles if p.requested_hz), 0.0)
+    rates = [p.effective_hz for p in profiles if p.effective_hz]
+    out.effective_hz = min(rates) if rates else 0.0
+    return out
+
+
 def merge(profiles: Iterable[StackProfile]) -> StackProfile:
     """One profile holding the samples of all ``profiles`` (threads kept apart by id)."""
     profiles = list(profiles)
+    if _native is None:
+        return _merged_in_python(profiles)
     table = _native.StackTable()
     out = StackProfile()
     for p in profiles:
@@ -57,11 +78,3 @@ def merge(profiles: Iterable[StackProfile]) -> StackProfile:
     out.effective_hz = min(rates) if rates else 0.0
     return out
 
-
-def diff(base: StackProfile, other: StackProfile
-         ) -> Dict[Tuple[Frame, ...], Tuple[float, float]]:
-    """Seconds per stack (all threads and categories) as (base, other)."""
-    frames, stacks, base_s, other_s = _native.stack_table_diff(to_table(base),
-                                                               to_table(other))
-    fr = [Frame(f, fn, line) for f, fn, line in frames]
-    return {tuple(fr[i] for i in s): (a, b) for s, a, b in zip(stacks, base_s, other_s)}

@@ -2,7 +2,9 @@
 
 The sampling itself runs in a native thread (csrc/stack_sampler.c) that takes the GIL
 only for the instant of each sample; this module configures it, keeps thread names,
-and turns what it hands back into a ``StackProfile``. See docs/how-it-works.md,
+and turns what it hands back into a ``StackProfile``. Without the C extension
+(DPROF_NO_NATIVE=1, or no build) a Python thread samples instead
+(dprof.stacks.pysampler; ``meta["reader"]`` says which ran). See docs/how-it-works.md,
 "Stack sampling", for the method and its limits.
 """
 from __future__ import annotations
@@ -14,7 +16,8 @@ import time
 import weakref
 from typing import Dict, Optional
 
-from dprof import _native
+from dprof._native_loader import native as _load_native
+from dprof.limits import STACK_HZ, check_range
 from dprof.stacks.model import StackProfile
 from dprof.stacks.native import from_table
 
@@ -65,8 +68,7 @@ class StackSampler:
                             ("jitter", jitter)):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"{name} must be a number, not {type(value).__name__}")
-        if not 0 < hz <= 10000:
-            raise ValueError(f"hz must be in (0, 10000], got {hz!r}")
+        check_range("hz", hz, STACK_HZ, " samples per second")
         if not 0 <= overhead_budget < 1:
             raise ValueError(f"overhead_budget must be in [0, 1), got {overhead_budget!r}")
         if not 0 <= jitter < 1:
@@ -74,7 +76,7 @@ class StackSampler:
         self.hz = float(hz)
         self.overhead_budget = float(overhead_budget)
         self.jitter = float(jitter)
-        self._native: Optional[_native.StackSampler] = None
+        self._native = None     # _native.StackSampler, or PythonStackSampler
         self._names: Dict[int, str] = {}
         self._started_at = 0.0
         self._lock = threading.Lock()
@@ -89,8 +91,13 @@ class StackSampler:
                 raise RuntimeError("this StackSampler is already running")
             self._names = {}
             self._remember_thread_names()
-            self._native = _native.StackSampler(self.hz, self.jitter,
-                                                self.overhead_budget, call_opcode_flags())
+            native = _load_native()
+            if native is not None:
+                engine = native.StackSampler
+            else:
+                from dprof.stacks.pysampler import PythonStackSampler as engine
+            self._native = engine(self.hz, self.jitter, self.overhead_budget,
+                                  call_opcode_flags())
             self._started_at = time.time()
             self._native.start()
             _live.add(self)
@@ -104,7 +111,7 @@ class StackSampler:
             native, self._native = self._native, None
             table, stats = native.stop()
             _live.discard(self)
-        profile = from_table(table, StackProfile())
+        profile = table if isinstance(table, StackProfile) else from_table(table, StackProfile())
         names = dict(self._names)
         names.update(stats.pop("thread_names"))     # names seen by the sampler win
         # dprof's own helper threads (all named "dprof-...") are not the program

@@ -59,6 +59,12 @@ test_parsers(void)
     CHECK(a == 3 && b == 4 && c == 2);
     CHECK(dprof_parse_cg_cpu_stat("usage_usec 30\nuser_usec 20\nsystem_usec 10\n", &a, &b, &c) == 0);
     CHECK(a == 30 && b == 20 && c == 10);
+    /* memory.max: a byte count, or "max" for no limit */
+    CHECK(dprof_parse_cg_limit("536870912\n", &a) == 0 && a == 536870912.0);
+    CHECK(dprof_parse_cg_limit("max\n", &a) == 0 && isinf(a) && a > 0);
+    CHECK(dprof_parse_cg_limit("maximum\n", &a) < 0);
+    CHECK(dprof_parse_cg_limit("12abc", &a) < 0);
+    CHECK(dprof_parse_cg_limit("", &a) < 0);
 }
 
 /* A children file longer than one read buffer: every pid comes back whole, none

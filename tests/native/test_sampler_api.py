@@ -22,6 +22,7 @@ CONTRACT_COLUMNS = (
     "cgroup_mem_current_bytes", "cgroup_mem_peak_bytes", "cgroup_mem_events_high",
     "cgroup_mem_events_max", "cgroup_mem_events_oom_kill", "cgroup_io_read_bytes",
     "cgroup_io_write_bytes", "gpu_util_percent", "gpu_mem_used_bytes", "gpu_mem_total_bytes",
+    "gpu_temperature_c", "gpu_power_w",
 )
 
 
@@ -161,7 +162,8 @@ def test_gpu_columns_missing_with_reason_without_nvml():
     s = _native.Sampler()
     missing = s.missing()
     row = s.sample_once()
-    for col in ("gpu_util_percent", "gpu_mem_used_bytes", "gpu_mem_total_bytes"):
+    for col in ("gpu_util_percent", "gpu_mem_used_bytes", "gpu_mem_total_bytes",
+                "gpu_temperature_c", "gpu_power_w"):
         assert "libnvidia-ml.so.1" in missing[col]
         assert math.isnan(row[col])
 

@@ -63,14 +63,18 @@ def test_merge_of_a_table_into_itself_doubles_it():
         assert after[key] == (n * 2, pytest.approx(sec * 2, abs=2e-9))
 
 
-@pytest.mark.parametrize("seed", [6, 7])
-def test_native_diff_agrees_with_python_diff(seed):
-    a, b = random_profile(seed), random_profile(seed + 100, nrows=150)
-    expected = b.diff(a)
-    got = diff(a, b)
-    assert set(got) == set(expected)
-    for key, (x, y) in expected.items():
-        assert got[key] == (pytest.approx(x), pytest.approx(y))
+def test_diff_gives_each_stacks_seconds_in_both_profiles():
+    main, work, leaf = Frame("a.py", "main", 1), Frame("b.py", "work", 10), Frame("c.py", "x", 5)
+    base, other = StackProfile(), StackProfile()
+    base.add(11, [main, work], CATEGORIES[0], 0.5)
+    base.add(12, [main, work], CATEGORIES[1], 0.25)     # another thread and category: added
+    base.add(11, [main], CATEGORIES[0], 0.125)
+    other.add(11, [main, work, leaf], CATEGORIES[0], 1.0)
+    other.add(11, [main], CATEGORIES[0], 0.125)
+    assert diff(base, other) == {(main, work): (0.75, 0.0), (main,): (0.125, 0.125),
+                                 (main, work, leaf): (0.0, 1.0)}
+    with pytest.raises(TypeError, match="StackProfile"):
+        diff(base, {"rows": []})
 
 
 def test_diff_of_empty_profiles_is_empty():

@@ -5,6 +5,7 @@ waiting for a CPU is counted as wanting to run what it was running (run-queue ti
 so the truths are wall-clock timers around each phase.
 """
 import inspect
+import sys
 import threading
 import time
 
@@ -56,7 +57,11 @@ def test_helper_call_and_inlined_loop_get_their_true_shares(helper_share):
     measured = {name: seconds_in(p, name) for name in truth}
     true_share = truth["with_helper"] / sum(truth.values())
     got_share = measured["with_helper"] / sum(measured.values())
-    assert abs(got_share - true_share) < 0.03, (truth, measured)
+    # Within 2 points where stacks are read without the GIL (issue 16's target); the
+    # GIL-holding walk, biased to safe points, was measured up to 5.6 points off.
+    tolerance = (0.02 if sys.version_info >= (3, 11)
+                 and p.meta["gil_free_samples"] > 0.8 * p.meta["ticks"] else 0.03)
+    assert abs(got_share - true_share) < tolerance, (truth, measured, p.meta["reader"])
     # The helper's own frame is seen under with_helper.
     assert seconds_in(p, "helper") > 0
 

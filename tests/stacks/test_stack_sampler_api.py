@@ -69,3 +69,36 @@ def test_forked_child_does_not_inherit_a_running_sampler():
     p = s.stop()
     assert os.WEXITSTATUS(status) == 0
     assert not p.meta["forked"]
+
+
+def _threads_signal_masks():
+    """{tid: the SigBlk mask of that thread of this process}"""
+    masks = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith("SigBlk:"):
+                        masks[int(tid)] = int(line.split()[1], 16)
+        except FileNotFoundError:       # a thread that ended meanwhile
+            pass
+    return masks
+
+
+def test_the_sampler_thread_blocks_every_signal():
+    """A signal sent to the process must reach one of the program's threads: one
+    delivered to the sampler's thread waits for the main thread's next check, which
+    a main thread blocked in sem_wait (a Pool worker told to terminate) never makes."""
+    before = _threads_signal_masks()
+    s = StackSampler(hz=100)
+    s.start()
+    try:
+        new = {tid: mask for tid, mask in _threads_signal_masks().items()
+               if tid not in before}
+    finally:
+        s.stop()
+    assert new, "the sampler started no thread of its own"
+    # SIGKILL and SIGSTOP cannot be blocked; every other standard signal is
+    standard = (1 << 31) - 1
+    for tid, mask in new.items():
+        assert mask & standard == standard & ~((1 << 8) | (1 << 18)), (tid, hex(mask))
