@@ -3,8 +3,11 @@ undecorated in the same run.
 
 Cases: (a) storage off, resources off; (b) storage off, resources on (the shared
 resource monitor; skipped when the native sampler is not built); (c) the default
-SQLite storage, on a temporary file. Each call is timed on its own
-(``perf_counter_ns``); the table gives medians and 95th percentiles in microseconds.
+SQLite storage, on a temporary file; (d) a generator of one item, storage and
+resources off (the generator wrapper of dprof/wrappers.py). Each call is timed on its
+own (``perf_counter_ns``); the table gives medians and 95th percentiles in
+microseconds. A second table gives the cost per item of a long decorated generator
+and async generator against the undecorated ones (nanoseconds per item).
 
     python benchmarks/decorator_overhead.py [--calls 20000] [--stored-calls 500]
 
@@ -27,6 +30,59 @@ def trivial(x):
     return x + 1
 
 
+def one_item(x):
+    yield x + 1
+
+
+def items(n):
+    yield from range(n)
+
+
+async def async_items(n):
+    for i in range(n):
+        yield i
+
+
+def consume_one(gen_function):
+    def call(x):
+        for _ in gen_function(x):
+            pass
+    return call
+
+
+def per_item_ns(gen_function, n: int) -> float:
+    t0 = time.perf_counter_ns()
+    for _ in gen_function(n):
+        pass
+    return (time.perf_counter_ns() - t0) / n
+
+
+def per_async_item_ns(agen_function, n: int) -> float:
+    import asyncio
+
+    async def consume():
+        t0 = time.perf_counter_ns()
+        async for _ in agen_function(n):
+            pass
+        return (time.perf_counter_ns() - t0) / n
+    return asyncio.run(consume())
+
+
+def item_costs(profiler, n: int = 200_000, rounds: int = 5):
+    """Rows (kind, undecorated ns/item, decorated ns/item), medians over
+    alternating rounds."""
+    rows = []
+    for kind, plain, measure in [("generator", items, per_item_ns),
+                                 ("async generator", async_items, per_async_item_ns)]:
+        decorated = profiler(store=False, resources=False)(plain)
+        base, deco = [], []
+        for _ in range(rounds):
+            base.append(measure(plain, n))
+            deco.append(measure(decorated, n))
+        rows.append((kind, statistics.median(base), statistics.median(deco)))
+    return rows
+
+
 def per_call_us(func, calls: int):
     """Each call's time in microseconds."""
     clock = time.perf_counter_ns
@@ -42,7 +98,7 @@ def p95(values):
     return statistics.quantiles(values, n=20)[-1]
 
 
-def measure(decorated, calls: int, rounds: int = 3):
+def measure(decorated, calls: int, rounds: int = 3, baseline=trivial):
     """(baseline times, decorated times), alternating rounds so that both see the same
     machine load."""
     base, deco = [], []
@@ -50,7 +106,7 @@ def measure(decorated, calls: int, rounds: int = 3):
     decorated(0)                       # warm-up: lazy imports, schema creation
     for _ in range(rounds):
         gc.collect()
-        base += per_call_us(trivial, per_round)
+        base += per_call_us(baseline, per_round)
         gc.collect()
         deco += per_call_us(decorated, per_round)
     return base, deco
@@ -111,6 +167,8 @@ def main(argv=None) -> int:
          args.calls, 50.0, "added"),
         ("(c) default SQLite storage", dict(repo=db_url),
          args.stored_calls, 2000.0, "total"),
+        ("(d) generator of one item, storage off, resources off",
+         dict(store=False, resources=False, generator=True), args.calls, 50.0, "added"),
     ]
     rows, notes = [], []
     for label, options, calls, target, target_kind in cases:
@@ -122,8 +180,12 @@ def main(argv=None) -> int:
             # the stored case measures storage; leave resources out when they cannot run
             options = dict(options, resources=False)
             label += " (resources off: no sampler)"
-        decorated = profiler(**options)(trivial)
-        base, deco = measure(decorated, calls)
+        if options.pop("generator", False):
+            baseline = consume_one(one_item)
+            decorated = consume_one(profiler(**options)(one_item))
+        else:
+            baseline, decorated = trivial, profiler(**options)(trivial)
+        base, deco = measure(decorated, calls, baseline=baseline)
         b_med, d_med = statistics.median(base), statistics.median(deco)
         added = d_med - b_med
         measured = added if target_kind == "added" else d_med
@@ -140,6 +202,10 @@ def main(argv=None) -> int:
               f"| {target} | {met} |")
     for note in notes:
         print(f"\n- {note}")
+    print("\nPer item of a long generator (storage and resources off), ns per item:\n")
+    print("| kind | undecorated | decorated | added |\n|---|---:|---:|---:|")
+    for kind, base_ns, deco_ns in item_costs(profiler):
+        print(f"| {kind} | {base_ns:.1f} | {deco_ns:.1f} | {deco_ns - base_ns:.1f} |")
     print("\nWhere case (a)'s time goes (median us per part):\n")
     print("| part | us |\n|---|---:|")
     for part, us in breakdown(min(args.calls, 5000)):

@@ -1,159 +1,60 @@
-/* The allocation counter: how many Python memory allocations a thread makes.
+/* The allocation counter's Python functions: how many Python memory allocations a
+ * thread makes.
  *
- * dprof counts allocations by wrapping the PYMEM_DOMAIN_MEM and PYMEM_DOMAIN_OBJ
- * allocators (PyMem_Malloc and PyObject_Malloc: every Python object and most
- * interpreter buffers) with hooks that delegate to the allocator that was installed
- * before, the way tracemalloc does. The RAW domain is left alone: it may be called
- * without the GIL, and counting it would need atomics on the hottest path.
+ * The counting itself is done by the hook layer of alloc_hooks.c, which wraps the
+ * PYMEM_DOMAIN_MEM and PYMEM_DOMAIN_OBJ allocators (the allocation sampler rides
+ * on the same layer). Counts are kept per thread, so a profile takes the
+ * difference of its own thread's counts between its start and its end, and asks
+ * alloc_counter_intact() at its end whether the hooks were in the allocator chain
+ * all along: tracemalloc.stop() can take them out (it restores the allocators it
+ * saw at its start), and a window they were out of is not counted.
  *
- * Counts are kept per thread in thread-local storage, so the hook costs one
- * increment and no atomic operation; a profile takes the difference of its own
- * thread's counts between its start and its end.
- *
- * The hooks are installed while at least one user holds the counter
- * (alloc_counter_acquire/release). Install and removal happen with the GIL held,
- * which is what makes swapping the MEM and OBJ allocators safe: no other thread can
- * be inside them at that moment. On removal the hooks are only taken out when they
- * are still the installed allocator; if another tool (tracemalloc) has wrapped them
- * since, they stay in place underneath it, still delegating correctly.
- *
- * The state below is C data only (no Python objects): the previous allocators and
- * the number of users, touched only with the GIL held.
+ * The only state here is the number of the counter's own users (the sampler holds
+ * the hook layer too), to refuse a release without an acquire; GIL held.
  */
 #include "module_state.h"
+#include "alloc_hooks.h"
 
+#include <math.h>
 #include <stdint.h>
 
-static PyMemAllocatorEx previous_mem;   /* allocator we delegate to, MEM domain */
-static PyMemAllocatorEx previous_obj;   /* allocator we delegate to, OBJ domain */
-static int hook_users = 0;              /* guarded by the GIL */
-static int hooks_installed = 0;         /* guarded by the GIL */
-
-/* initial-exec keeps the thread-local access to one instruction; the two counters
- * fit easily in the static TLS surplus that glibc reserves for dlopen'ed modules. */
-static _Thread_local uint64_t thread_allocations
-    __attribute__((tls_model("initial-exec")));
-static _Thread_local uint64_t thread_allocated_bytes
-    __attribute__((tls_model("initial-exec")));
-
-static void *
-count_malloc(void *ctx, size_t size)
-{
-    PyMemAllocatorEx *previous = (PyMemAllocatorEx *)ctx;
-    void *ptr = previous->malloc(previous->ctx, size);
-    if (ptr != NULL) {
-        thread_allocations++;
-        thread_allocated_bytes += size;
-    }
-    return ptr;
-}
-
-static void *
-count_calloc(void *ctx, size_t nelem, size_t elsize)
-{
-    PyMemAllocatorEx *previous = (PyMemAllocatorEx *)ctx;
-    void *ptr = previous->calloc(previous->ctx, nelem, elsize);
-    if (ptr != NULL) {
-        thread_allocations++;
-        /* the allocator already refused nelem * elsize overflowing */
-        thread_allocated_bytes += (uint64_t)nelem * (uint64_t)elsize;
-    }
-    return ptr;
-}
-
-static void *
-count_realloc(void *ctx, void *old, size_t new_size)
-{
-    PyMemAllocatorEx *previous = (PyMemAllocatorEx *)ctx;
-    void *ptr = previous->realloc(previous->ctx, old, new_size);
-    /* realloc(NULL, n) is an allocation; resizing a live block is not a new one. */
-    if (ptr != NULL && old == NULL) {
-        thread_allocations++;
-        thread_allocated_bytes += new_size;
-    }
-    return ptr;
-}
-
-static void
-count_free(void *ctx, void *ptr)
-{
-    PyMemAllocatorEx *previous = (PyMemAllocatorEx *)ctx;
-    previous->free(previous->ctx, ptr);
-}
-
-static int
-is_our_hook(const PyMemAllocatorEx *alloc, const PyMemAllocatorEx *previous)
-{
-    return alloc->malloc == count_malloc && alloc->ctx == (void *)previous;
-}
-
-static void
-install_hooks(void)
-{
-    PyMemAllocatorEx hook = {NULL, count_malloc, count_calloc, count_realloc, count_free};
-
-    PyMem_GetAllocator(PYMEM_DOMAIN_MEM, &previous_mem);
-    PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &previous_obj);
-    hook.ctx = &previous_mem;
-    PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &hook);
-    hook.ctx = &previous_obj;
-    PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &hook);
-    hooks_installed = 1;
-}
-
-static void
-remove_hooks(void)
-{
-    PyMemAllocatorEx current_mem, current_obj;
-
-    PyMem_GetAllocator(PYMEM_DOMAIN_MEM, &current_mem);
-    PyMem_GetAllocator(PYMEM_DOMAIN_OBJ, &current_obj);
-    /* Only unhook when nobody has wrapped us since; otherwise removing our hook
-     * would also remove theirs. Staying installed is harmless. */
-    if (is_our_hook(&current_mem, &previous_mem) && is_our_hook(&current_obj, &previous_obj)) {
-        PyMem_SetAllocator(PYMEM_DOMAIN_MEM, &previous_mem);
-        PyMem_SetAllocator(PYMEM_DOMAIN_OBJ, &previous_obj);
-        hooks_installed = 0;
-    }
-}
+static int counter_users = 0;       /* guarded by the GIL */
 
 PyDoc_STRVAR(alloc_counter_acquire_doc,
 "alloc_counter_acquire() -> None\n"
 "\n"
-"Start counting Python allocations (installs the hooks for the first user).\n"
-"Each call must be paired with alloc_counter_release().");
+"Start counting Python allocations: installs the hooks for the first user, and\n"
+"installs them afresh when another tool (tracemalloc.stop()) took them out of the\n"
+"allocator chain. Each call must be paired with alloc_counter_release().");
 
 static PyObject *
 alloc_counter_acquire(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     (void)module;
-    if (hook_users == INT32_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "too many allocation counter users");
+    if (dprof_hooks_acquire() < 0) {
         return NULL;
     }
-    if (hook_users++ == 0 && !hooks_installed) {
-        install_hooks();
-    }
+    counter_users++;        /* acquire refuses before this could overflow */
     Py_RETURN_NONE;
 }
 
 PyDoc_STRVAR(alloc_counter_release_doc,
 "alloc_counter_release() -> None\n"
 "\n"
-"Give back one use of the counter; the hooks are removed when no user is left.");
+"Give back one use of the counter; the hooks are removed when no user is left\n"
+"(where another tool has wrapped them since, they stay, still delegating).");
 
 static PyObject *
 alloc_counter_release(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     (void)module;
-    if (hook_users <= 0) {
+    if (counter_users <= 0) {
         PyErr_SetString(PyExc_RuntimeError,
                         "alloc_counter_release() called more often than alloc_counter_acquire()");
         return NULL;
     }
-    if (--hook_users == 0 && hooks_installed) {
-        remove_hooks();
-    }
+    counter_users--;
+    dprof_hooks_release();
     Py_RETURN_NONE;
 }
 
@@ -169,9 +70,10 @@ alloc_counts(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     (void)module;
     /* Read both before building objects: building the tuple allocates. */
-    unsigned long long allocations = thread_allocations;
-    unsigned long long bytes = thread_allocated_bytes;
-    return Py_BuildValue("(KK)", allocations, bytes);
+    uint64_t allocations, bytes;
+    dprof_hooks_thread_counts(&allocations, &bytes);
+    return Py_BuildValue("(KK)", (unsigned long long)allocations,
+                         (unsigned long long)bytes);
 }
 
 PyDoc_STRVAR(alloc_counter_active_doc,
@@ -183,7 +85,38 @@ static PyObject *
 alloc_counter_active(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     (void)module;
-    return PyBool_FromLong(hooks_installed);
+    return PyBool_FromLong(dprof_hooks_installed());
+}
+
+PyDoc_STRVAR(alloc_counter_intact_doc,
+"alloc_counter_intact(since) -> bool\n"
+"\n"
+"Whether every allocation since `since` (a time.monotonic() value taken while\n"
+"holding the counter) was counted: the hooks are in the allocator chain now (one\n"
+"probe allocation per domain, not counted) and have not had to be installed\n"
+"afresh since. False after tracemalloc.stop() took them out in that window.");
+
+static PyObject *
+alloc_counter_intact(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    double since = PyFloat_AsDouble(arg);
+    if (since == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (!isfinite(since) || since < 0) {
+        PyObject *bad = PyFloat_FromDouble(since);
+        if (bad != NULL) {
+            PyErr_Format(PyExc_ValueError,
+                         "since must be a time.monotonic() value (finite, >= 0), got %R",
+                         bad);
+            Py_DECREF(bad);
+        }
+        return NULL;
+    }
+    /* seconds to ns; clamped well inside uint64 (584 years) */
+    uint64_t since_ns = since >= 1.8e10 ? (uint64_t)1.8e19 : (uint64_t)(since * 1e9);
+    return PyBool_FromLong(dprof_hooks_intact_since(since_ns));
 }
 
 static PyMethodDef allocs_methods[] = {
@@ -191,6 +124,7 @@ static PyMethodDef allocs_methods[] = {
     {"alloc_counter_release", alloc_counter_release, METH_NOARGS, alloc_counter_release_doc},
     {"alloc_counts", alloc_counts, METH_NOARGS, alloc_counts_doc},
     {"alloc_counter_active", alloc_counter_active, METH_NOARGS, alloc_counter_active_doc},
+    {"alloc_counter_intact", alloc_counter_intact, METH_O, alloc_counter_intact_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -367,7 +367,7 @@ dprof_calltree_row(const dprof_calltree *ct, size_t index)
     return &ct->rows[index];
 }
 
-/* ---- merge and diff ----------------------------------------------------- */
+/* ---- merge ----------------------------------------------------- */
 
 /* Re-interns stack `sid` of src into dst by content; returns dst's stack id or -1.
  * frame_map caches src frame id -> dst frame id (-2 = not mapped yet). */
@@ -446,83 +446,4 @@ done:
     free(frame_map);
     free(stack_map);
     return rc;
-}
-
-/* Adds src's seconds per stack into (*secs)[out stack id], growing the arrays. */
-static int
-ct_diff_side(dprof_calltree *out, const dprof_calltree *src, double **secs,
-             double **other_secs, size_t *cap)
-{
-    int rc = -1;
-    int32_t *scratch = NULL;
-    size_t scratch_cap = 0;
-    int32_t *frame_map = ct_new_map(src->nframes);
-    int32_t *stack_map = ct_new_map(src->nstacks);
-    if (frame_map == NULL || stack_map == NULL) {
-        goto done;
-    }
-    for (size_t i = 0; i < src->nrows; i++) {
-        const dprof_ct_row *r = &src->rows[i];
-        if (stack_map[r->stack_id] == -2) {
-            int32_t s = ct_copy_stack(out, src, r->stack_id, frame_map, &scratch,
-                                      &scratch_cap);
-            if (s < 0) {
-                goto done;
-            }
-            stack_map[r->stack_id] = s;
-            if ((size_t)s >= *cap) {
-                size_t ncap = *cap, need = (size_t)s + 1;
-                double *a = *secs, *b = *other_secs;
-                if (ct_grow((void **)&a, &ncap, need, sizeof(double)) < 0) {
-                    goto done;
-                }
-                *secs = a;
-                size_t ncap2 = *cap;
-                if (ct_grow((void **)&b, &ncap2, ncap, sizeof(double)) < 0) {
-                    goto done;   /* *secs grew but *cap did not: still consistent */
-                }
-                *other_secs = b;
-                memset(a + *cap, 0, (ncap - *cap) * sizeof(double));
-                memset(b + *cap, 0, (ncap - *cap) * sizeof(double));
-                *cap = ncap;
-            }
-        }
-        (*secs)[stack_map[r->stack_id]] += r->seconds;
-    }
-    rc = 0;
-done:
-    free(scratch);
-    free(frame_map);
-    free(stack_map);
-    return rc;
-}
-
-dprof_calltree *
-dprof_calltree_diff(const dprof_calltree *base, const dprof_calltree *other,
-                    double **base_seconds, double **other_seconds)
-{
-    dprof_calltree *out = dprof_calltree_new();
-    double *a = NULL, *b = NULL;
-    size_t cap = 0;
-    if (out == NULL
-        || ct_diff_side(out, base, &a, &b, &cap) < 0
-        || ct_diff_side(out, other, &b, &a, &cap) < 0) {
-        free(a);
-        free(b);
-        dprof_calltree_free(out);
-        return NULL;
-    }
-    if (a == NULL) {    /* both empty: hand back valid (empty) arrays */
-        a = calloc(1, sizeof(double));
-        b = calloc(1, sizeof(double));
-        if (a == NULL || b == NULL) {
-            free(a);
-            free(b);
-            dprof_calltree_free(out);
-            return NULL;
-        }
-    }
-    *base_seconds = a;
-    *other_seconds = b;
-    return out;
 }

@@ -3,8 +3,8 @@
  *
  * Plain C, no Python.h: the stack sampler fills a table while it holds the GIL,
  * the binding (stacks_binding.c) converts a table to and from plain Python data,
- * and merge/diff combine tables without building Python objects per sample.
- * It mirrors dprof/stacks/model.py (StackProfile.merged / .diff are its twins).
+ * and merge combines tables without building Python objects per sample.
+ * It mirrors dprof/stacks/model.py (StackProfile.merged is merge's twin).
  *
  * Ids are dense indexes from 0 in the order things were first interned. Functions
  * that can allocate return a negative value on out-of-memory and leave the table
@@ -68,13 +68,5 @@ const dprof_ct_row *dprof_calltree_row(const dprof_calltree *ct, size_t index);
 /* Adds every row of src to dst (frames and stacks re-interned by content, threads
  * kept apart by id). 0, or -1 when memory ran out (dst then holds part of src). */
 int dprof_calltree_merge(dprof_calltree *dst, const dprof_calltree *src);
-
-/* Seconds per stack over all threads and categories, of base and of other.
- * Returns a new table whose stacks are the union of both (by content, no rows), and
- * sets *base_seconds / *other_seconds to malloc'd arrays indexed by its stack ids
- * (the caller frees them). NULL when memory ran out. */
-dprof_calltree *dprof_calltree_diff(const dprof_calltree *base,
-                                    const dprof_calltree *other,
-                                    double **base_seconds, double **other_seconds);
 
 #endif

@@ -129,28 +129,19 @@ cgroup2_path(int pid, char *path, size_t len)
     return found;
 }
 
-void
-dprof_cgroup_open(dprof_cgroup *cg, int pid)
+int
+dprof_cgroup_dir(int pid, char *dir, size_t len, const char **why)
 {
-    char mnt[PATH_MAX], root[PATH_MAX], path[PATH_MAX], dir[PATH_MAX];
-    const char *why = NULL;
+    char mnt[PATH_MAX], root[PATH_MAX], path[PATH_MAX];
     const char *rel;
-    for (int i = 0; i < DPROF_CG__COUNT; i++) {
-        cg->files[i].fd = -1;
-        cg->reason[i][0] = '\0';
-    }
+    int n;
     if (cgroup2_path(pid, path, sizeof(path)) < 0) {
-        why = "no cgroup v2 entry (\"0::\" line) in /proc/PID/cgroup";
+        *why = "no cgroup v2 entry (\"0::\" line) in /proc/PID/cgroup";
+        return -1;
     }
-    else if (cgroup2_mount(mnt, sizeof(mnt), root, sizeof(root)) < 0) {
-        why = "no cgroup2 file system mounted";
-    }
-    if (why != NULL) {
-        for (int i = 0; i < DPROF_CG__COUNT; i++) {
-            snprintf(cg->reason[i], DPROF_CG_REASON_LEN, "cgroup v2 %s not available: %s",
-                     file_names[i], why);
-        }
-        return;
+    if (cgroup2_mount(mnt, sizeof(mnt), root, sizeof(root)) < 0) {
+        *why = "no cgroup2 file system mounted";
+        return -1;
     }
     /* A mount of a sub-tree shows paths relative to its root. */
     rel = path;
@@ -158,23 +149,26 @@ dprof_cgroup_open(dprof_cgroup *cg, int pid)
         rel = path + strlen(root);
     }
     if (rel[0] == '\0' || strcmp(rel, "/") == 0) {
-        snprintf(dir, sizeof(dir), "%s", mnt);
+        n = snprintf(dir, len, "%s", mnt);
     }
     else {
-        if (snprintf(dir, sizeof(dir), "%s%s", mnt, rel) >= (int)sizeof(dir)) {
-            why = "cgroup path too long";
-        }
+        n = snprintf(dir, len, "%s%s", mnt, rel);
     }
-    if (why != NULL) {
-        for (int i = 0; i < DPROF_CG__COUNT; i++) {
-            fmt(cg->reason[i], DPROF_CG_REASON_LEN, "cgroup v2 %s not available: %s",
-                file_names[i], why);
-        }
-        return;
+    if (n < 0 || (size_t)n >= len) {
+        *why = "cgroup path too long";
+        return -1;
     }
+    return 0;
+}
+
+void
+dprof_cgroup_open_dir(dprof_cgroup *cg, const char *dir)
+{
     for (int i = 0; i < DPROF_CG__COUNT; i++) {
         char fpath[PATH_MAX + 32];
         int rc;
+        cg->files[i].fd = -1;
+        cg->reason[i][0] = '\0';
         fmt(fpath, sizeof(fpath), "%s/%s", dir, file_names[i]);
         rc = dprof_kfile_open(&cg->files[i], fpath);
         if (rc < 0) {
@@ -183,6 +177,59 @@ dprof_cgroup_open(dprof_cgroup *cg, int pid)
                 fpath, strerror(-rc));
         }
     }
+}
+
+void
+dprof_cgroup_open(dprof_cgroup *cg, int pid)
+{
+    char dir[PATH_MAX];
+    const char *why = NULL;
+    if (dprof_cgroup_dir(pid, dir, sizeof(dir), &why) == 0) {
+        dprof_cgroup_open_dir(cg, dir);
+        return;
+    }
+    for (int i = 0; i < DPROF_CG__COUNT; i++) {
+        cg->files[i].fd = -1;
+        fmt(cg->reason[i], DPROF_CG_REASON_LEN, "cgroup v2 %s not available: %s",
+            file_names[i], why);
+    }
+}
+
+int
+dprof_parse_cg_limit(const char *buf, double *bytes)
+{
+    char *end;
+    unsigned long long v;
+    if (strncmp(buf, "max", 3) == 0 && (buf[3] == '\n' || buf[3] == '\0')) {
+        *bytes = INFINITY;
+        return 0;
+    }
+    v = strtoull(buf, &end, 10);
+    if (end == buf || (*end != '\n' && *end != '\0')) {
+        return -1;
+    }
+    *bytes = (double)v;
+    return 0;
+}
+
+int
+dprof_cgroup_read_limit(const char *dir, double *bytes)
+{
+    char fpath[PATH_MAX + 32], buf[64];
+    dprof_kfile f;
+    ssize_t n;
+    int rc;
+    fmt(fpath, sizeof(fpath), "%s/memory.max", dir);
+    rc = dprof_kfile_open(&f, fpath);
+    if (rc < 0) {
+        return rc;
+    }
+    n = dprof_kfile_read(&f, buf, sizeof(buf));
+    dprof_kfile_close(&f);
+    if (n < 0) {
+        return (int)n;
+    }
+    return dprof_parse_cg_limit(buf, bytes) == 0 ? 0 : -EINVAL;
 }
 
 int

@@ -39,6 +39,17 @@ typedef struct {
 /* Opens the cgroup v2 files of `pid`; files that cannot be opened get a reason.
  * Never fails as a whole. */
 void dprof_cgroup_open(dprof_cgroup *cg, int pid);
+/* The cgroup v2 directory of `pid` (under the cgroup2 mount point). Returns 0, or
+ * -1 with `why` (a static string) set. */
+int dprof_cgroup_dir(int pid, char *dir, size_t len, const char **why);
+/* Opens the files of the cgroup v2 directory `dir` (as dprof_cgroup_open does for
+ * a pid's); used to watch a cgroup from outside it (a container). */
+void dprof_cgroup_open_dir(dprof_cgroup *cg, const char *dir);
+/* memory.max of `dir` in bytes (+inf for "max", no limit). Returns 0 or -errno
+ * (-EINVAL when the file holds neither). */
+int dprof_cgroup_read_limit(const char *dir, double *bytes);
+/* Parser of memory.max ("max\n" or a number): 0 with *bytes set, or -1. */
+int dprof_parse_cg_limit(const char *buf, double *bytes);
 /* Reads every open file; values of files not available (or failing now) are NaN.
  * Returns 0, or -errno of the first read that failed. */
 int dprof_cgroup_read(dprof_cgroup *cg, dprof_cgroup_values *out);

@@ -44,7 +44,16 @@ dprof_exec(PyObject *module)
     if (dprof_task_register(module, state) < 0) {
         return -1;
     }
+    if (dprof_sorts_register(module, state) < 0) {
+        return -1;
+    }
     if (dprof_raises_register(module, state) < 0) {
+        return -1;
+    }
+    if (dprof_cgroup_register(module, state) < 0) {
+        return -1;
+    }
+    if (dprof_memsample_register(module, state) < 0) {
         return -1;
     }
     return 0;

@@ -26,6 +26,7 @@ enum dprof_type_slot {
     DPROF_TYPE_STACK_SAMPLER,   /* dprof._native.StackSampler */
     DPROF_TYPE_STACK_TABLE,     /* dprof._native.StackTable (aggregated stacks) */
     DPROF_TYPE_SAMPLER_COLUMN,  /* dprof._native._SamplerColumn (Sampler.columns) */
+    DPROF_TYPE_TASK_READING,    /* dprof._native.TaskReading (task_reading(), a structseq) */
     DPROF_TYPE_SPARE_1,
     DPROF_TYPE__COUNT
 };
@@ -47,7 +48,10 @@ int dprof_sampler_register(PyObject *module, dprof_state *state);
 int dprof_stats_register(PyObject *module, dprof_state *state);
 int dprof_allocs_register(PyObject *module, dprof_state *state);
 int dprof_stacks_register(PyObject *module, dprof_state *state);
+int dprof_sorts_register(PyObject *module, dprof_state *state);
 int dprof_task_register(PyObject *module, dprof_state *state);
 int dprof_raises_register(PyObject *module, dprof_state *state);
+int dprof_cgroup_register(PyObject *module, dprof_state *state);
+int dprof_memsample_register(PyObject *module, dprof_state *state);
 
 #endif

@@ -12,6 +12,8 @@
 
 #define NVML_LIBRARY "libnvidia-ml.so.1"
 #define NVML_SUCCESS 0
+#define NVML_ERROR_NOT_SUPPORTED 3
+#define NVML_TEMPERATURE_GPU 0      /* the die sensor (nvmlTemperatureSensors_t) */
 
 typedef struct {
     unsigned int gpu;       /* percent of time a kernel ran over the last period */
@@ -33,6 +35,44 @@ static void *
 symbol(void *lib, const char *name)
 {
     return dlsym(lib, name);
+}
+
+/* Tries temperature and power once on every device. A function the library
+ * lacks, or one a GPU does not support, is switched off with its reason: it
+ * would fail the same way at every sample. Any other error is left to the
+ * samples (NaN there, counted as a sampler error): it may be transient. */
+static void
+probe_optional(dprof_nvml *n)
+{
+    n->temperature_reason[0] = n->power_reason[0] = '\0';
+    if (n->temperature == NULL) {
+        snprintf(n->temperature_reason, sizeof(n->temperature_reason),
+                 "NVIDIA GPU temperature not available: %s has no nvmlDeviceGetTemperature",
+                 NVML_LIBRARY);
+    }
+    if (n->power == NULL) {
+        snprintf(n->power_reason, sizeof(n->power_reason),
+                 "NVIDIA GPU power draw not available: %s has no nvmlDeviceGetPowerUsage",
+                 NVML_LIBRARY);
+    }
+    for (unsigned int i = 0; i < n->count; i++) {
+        unsigned int value;
+        if (n->temperature != NULL
+            && n->temperature(n->devices[i], NVML_TEMPERATURE_GPU, &value)
+                   == NVML_ERROR_NOT_SUPPORTED) {
+            snprintf(n->temperature_reason, sizeof(n->temperature_reason),
+                     "NVIDIA GPU temperature not available: GPU %u does not support "
+                     "nvmlDeviceGetTemperature (NVML_ERROR_NOT_SUPPORTED)", i);
+            n->temperature = NULL;
+        }
+        if (n->power != NULL
+            && n->power(n->devices[i], &value) == NVML_ERROR_NOT_SUPPORTED) {
+            snprintf(n->power_reason, sizeof(n->power_reason),
+                     "NVIDIA GPU power draw not available: GPU %u does not support "
+                     "nvmlDeviceGetPowerUsage (NVML_ERROR_NOT_SUPPORTED)", i);
+            n->power = NULL;
+        }
+    }
 }
 
 int
@@ -64,6 +104,11 @@ dprof_nvml_open(dprof_nvml *n, char *reason, size_t reason_len)
     memcpy(&n->utilization, &sym, sizeof(n->utilization));
     sym = symbol(n->lib, "nvmlDeviceGetMemoryInfo");
     memcpy(&n->memory, &sym, sizeof(n->memory));
+    /* Optional: without them only temperature / power are missing. */
+    sym = symbol(n->lib, "nvmlDeviceGetTemperature");
+    memcpy(&n->temperature, &sym, sizeof(n->temperature));
+    sym = symbol(n->lib, "nvmlDeviceGetPowerUsage");
+    memcpy(&n->power, &sym, sizeof(n->power));
     if (init == NULL || n->shutdown == NULL || count == NULL || handle == NULL
         || n->utilization == NULL || n->memory == NULL) {
         snprintf(reason, reason_len,
@@ -97,6 +142,7 @@ dprof_nvml_open(dprof_nvml *n, char *reason, size_t reason_len)
             goto error;
         }
     }
+    probe_optional(n);
     return 0;
 error:
     dlclose(n->lib);
@@ -104,33 +150,90 @@ error:
     return -1;
 }
 
-int
-dprof_nvml_read(dprof_nvml *n, double *util_percent, double *mem_used, double *mem_total)
+/* Keeps the first NVML error seen. */
+static void
+note(int *first, int rc)
 {
-    double util = 0.0, used = 0.0, total = 0.0;
-    *util_percent = *mem_used = *mem_total = NAN;
+    if (*first == NVML_SUCCESS) {
+        *first = rc;
+    }
+}
+
+int
+dprof_nvml_read(dprof_nvml *n, dprof_nvml_values *out)
+{
+    double util = 0.0, used = 0.0, total = 0.0, hottest = -INFINITY, power = 0.0;
+    int util_ok = 1, mem_ok = 1, temp_ok = n->temperature != NULL, power_ok = n->power != NULL;
+    int first = NVML_SUCCESS;
+    out->util_percent = out->mem_used_bytes = out->mem_total_bytes = NAN;
+    out->temperature_c = out->power_w = NAN;
     if (n->lib == NULL) {
         return -1;
     }
+    /* Each value on its own: one that fails on a device is NaN, the rest are read. */
     for (unsigned int i = 0; i < n->count; i++) {
         nvml_utilization u;
         nvml_memory m;
-        int rc = n->utilization(n->devices[i], &u);
-        if (rc != NVML_SUCCESS) {
-            return rc;
+        unsigned int celsius, milliwatts;
+        int rc;
+        if (util_ok) {
+            rc = n->utilization(n->devices[i], &u);
+            if (rc == NVML_SUCCESS) {
+                util += u.gpu;
+            }
+            else {
+                util_ok = 0;
+                note(&first, rc);
+            }
         }
-        rc = n->memory(n->devices[i], &m);
-        if (rc != NVML_SUCCESS) {
-            return rc;
+        if (mem_ok) {
+            rc = n->memory(n->devices[i], &m);
+            if (rc == NVML_SUCCESS) {
+                used += (double)m.used;
+                total += (double)m.total;
+            }
+            else {
+                mem_ok = 0;
+                note(&first, rc);
+            }
         }
-        util += u.gpu;
-        used += (double)m.used;
-        total += (double)m.total;
+        if (temp_ok) {
+            rc = n->temperature(n->devices[i], NVML_TEMPERATURE_GPU, &celsius);
+            if (rc == NVML_SUCCESS) {
+                if ((double)celsius > hottest) {
+                    hottest = (double)celsius;
+                }
+            }
+            else {
+                temp_ok = 0;
+                note(&first, rc);
+            }
+        }
+        if (power_ok) {
+            rc = n->power(n->devices[i], &milliwatts);
+            if (rc == NVML_SUCCESS) {
+                power += (double)milliwatts / 1000.0;
+            }
+            else {
+                power_ok = 0;
+                note(&first, rc);
+            }
+        }
     }
-    *util_percent = util / n->count;
-    *mem_used = used;
-    *mem_total = total;
-    return 0;
+    if (util_ok) {
+        out->util_percent = util / n->count;
+    }
+    if (mem_ok) {
+        out->mem_used_bytes = used;
+        out->mem_total_bytes = total;
+    }
+    if (temp_ok) {
+        out->temperature_c = hottest;
+    }
+    if (power_ok) {
+        out->power_w = power;
+    }
+    return first;
 }
 
 void

@@ -9,9 +9,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int
@@ -115,7 +117,14 @@ dprof_parse_stat(const char *buf, dprof_stat *out)
             return field > 24 ? 0 : -1;
         }
         switch (field) {
-        case 4: out->ppid = (int)v; break;
+        case 4:
+            /* a pid fits in an int (pid_max is at most 2^22); a converted value that
+             * does not is undefined behaviour, and the text is no kernel's */
+            if (!(v >= 0.0 && v <= (double)INT_MAX)) {
+                return -1;
+            }
+            out->ppid = (int)v;
+            break;
         case 10: out->minflt = v; break;
         case 11: out->cminflt = v; break;
         case 12: out->majflt = v; break;
@@ -313,6 +322,10 @@ dprof_threads_scan(dprof_threads *t, dprof_thread_states *out)
     struct dirent *ent;
     size_t hint = 0;
     char buf[1024];
+    /* The thread scanning is the sampler itself, always running while it reads:
+     * it is counted in total but not in the states, so that "threads running"
+     * says what the program's threads were doing, not that dprof was sampling. */
+    const int self_tid = (int)syscall(SYS_gettid);
     memset(out, 0, sizeof(*out));
     if (t->task_dir == NULL) {
         return -EBADF;
@@ -357,6 +370,9 @@ dprof_threads_scan(dprof_threads *t, dprof_thread_states *out)
             continue;
         }
         out->total += 1;
+        if (tid == self_tid) {
+            continue;
+        }
         switch (st.state) {
         case 'R': out->running += 1; break;
         case 'S': out->sleeping += 1; break;

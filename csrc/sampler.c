@@ -41,6 +41,7 @@ const char *const dprof_column_names[DPROF_COL__COUNT] = {
     "cgroup_mem_events_high", "cgroup_mem_events_max", "cgroup_mem_events_oom_kill",
     "cgroup_io_read_bytes", "cgroup_io_write_bytes",
     "gpu_util_percent", "gpu_mem_used_bytes", "gpu_mem_total_bytes",
+    "gpu_temperature_c", "gpu_power_w",
 };
 
 /* Longest sleep between two checks of the stop flag. */
@@ -362,7 +363,18 @@ open_readers(dprof_sampler *s, char *msg, size_t msg_len)
     }
 
     if (dprof_nvml_open(&r->nvml, reason, sizeof(reason)) < 0) {
-        set_missing(r, DPROF_COL_GPU_UTIL_PERCENT, DPROF_COL_GPU_MEM_TOTAL_BYTES, "%s", reason);
+        set_missing(r, DPROF_COL_GPU_UTIL_PERCENT, DPROF_COL_GPU_POWER_W, "%s", reason);
+    }
+    else {
+        /* the optional readings: only that column is missing */
+        if (r->nvml.temperature_reason[0] != '\0') {
+            set_missing(r, DPROF_COL_GPU_TEMPERATURE_C, DPROF_COL_GPU_TEMPERATURE_C, "%s",
+                        r->nvml.temperature_reason);
+        }
+        if (r->nvml.power_reason[0] != '\0') {
+            set_missing(r, DPROF_COL_GPU_POWER_W, DPROF_COL_GPU_POWER_W, "%s",
+                        r->nvml.power_reason);
+        }
     }
     r->opened = 1;
     return 0;
@@ -531,9 +543,13 @@ take_sample(dprof_sampler *s, double now, int full, double row[DPROF_COL__COUNT]
         row[DPROF_COL_CGROUP_IO_WRITE_BYTES] = cv.io_write_bytes;
     }
     if (r->nvml.lib != NULL) {
-        rc = dprof_nvml_read(&r->nvml, &row[DPROF_COL_GPU_UTIL_PERCENT],
-                             &row[DPROF_COL_GPU_MEM_USED_BYTES],
-                             &row[DPROF_COL_GPU_MEM_TOTAL_BYTES]);
+        dprof_nvml_values gv;
+        rc = dprof_nvml_read(&r->nvml, &gv);
+        row[DPROF_COL_GPU_UTIL_PERCENT] = gv.util_percent;
+        row[DPROF_COL_GPU_MEM_USED_BYTES] = gv.mem_used_bytes;
+        row[DPROF_COL_GPU_MEM_TOTAL_BYTES] = gv.mem_total_bytes;
+        row[DPROF_COL_GPU_TEMPERATURE_C] = gv.temperature_c;
+        row[DPROF_COL_GPU_POWER_W] = gv.power_w;
         if (rc != 0) {
             record_error(s, "NVML reading failed (NVML error %d)", rc);
         }

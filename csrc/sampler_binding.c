@@ -12,6 +12,7 @@
  * are over a snapshot copy, because the thread keeps writing and compacting.
  */
 #include "module_state.h"
+#include "argcheck.h"
 
 #include <errno.h>
 #include <math.h>
@@ -136,6 +137,12 @@ sampler_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     }
     if (capacity <= 0) {
         PyErr_Format(PyExc_ValueError, "capacity must be > 0 samples, got %zd", capacity);
+        return NULL;
+    }
+    /* Under 1 ms the thread would do little but read /proc (a sample costs about
+     * 5 us, and 1e-9 made it spin); the engine itself only needs > 0. */
+    if (dprof_check_range("interval", cfg.interval, DPROF_INTERVAL_MIN, DPROF_INTERVAL_MAX,
+                          " seconds") < 0) {
         return NULL;
     }
     cfg.capacity = (size_t)capacity;
@@ -531,7 +538,8 @@ PyDoc_STRVAR(sampler_doc,
 "preallocated float64 columns of `capacity` samples. When full it keeps every\n"
 "second sample and doubles its interval. The thread never takes the GIL.\n"
 "\n"
-"Raises ValueError for interval <= 0, capacity <= 0 or pid < 0, and\n"
+"Raises ValueError for an interval outside 0.001..3600 s, capacity <= 0 or\n"
+"pid < 0, and\n"
 "ProcessLookupError for a pid that does not exist.");
 
 static PyType_Slot sampler_slots[] = {

@@ -3,6 +3,7 @@
  * Converts buffers and arguments, runs the engine without the GIL and builds the
  * result dict. The statistics themselves live in series_stats.c (no Python.h).
  */
+#include "buffer_format.h"
 #include "module_state.h"
 #include "series_stats.h"
 
@@ -14,22 +15,8 @@
 static int
 is_float64_format(const char *format)
 {
-    if (format == NULL) {
-        return 0;
-    }
-    if (format[0] == '@' || format[0] == '=') {
-        format++;
-    }
-#if PY_LITTLE_ENDIAN
-    else if (format[0] == '<') {
-        format++;
-    }
-#else
-    else if (format[0] == '>' || format[0] == '!') {
-        format++;
-    }
-#endif
-    return strcmp(format, "d") == 0;
+    /* NULL means plain bytes ("B"), which is not float64 either */
+    return strcmp(dprof_format_native_body(format), "d") == 0;
 }
 
 /* Acquire a read-only, one-dimensional, C-contiguous float64 view of obj.

@@ -13,11 +13,17 @@ _EXPORTS = {
     "ResourceProfiler": "dprof.resources",
     "ResourceSeries": "dprof.resources",
     "Profile": "dprof.record",
+    "compare": "dprof.algorithms.runner",
     "ProfileRepo": "dprof.repo",
     "profiler": "dprof.session",
     "profile": "dprof.session",
     "StackProfile": "dprof.stacks",
     "StackSampler": "dprof.stacks",
+    "MemoryProfile": "dprof.memory",
+    "MemorySampler": "dprof.memory",
+    "JobMonitor": "dprof.jobs",
+    "ContainerResourceMonitor": "dprof.containers",
+    "ProfileFormatError": "dprof.errors",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -30,6 +36,12 @@ def __getattr__(name):
     value = getattr(_import_module(module_name), name)
     globals()[name] = value
     return value
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext dprof``: the ``%dprof`` and ``%%dprof`` magics (dprof.jupyter)."""
+    from dprof.jupyter import load_ipython_extension as load
+    load(ipython)
 
 
 def __dir__():

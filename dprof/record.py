@@ -3,7 +3,8 @@
 This module is the contract between the session that measures a run (and builds a
 Profile), the repository that stores it (``dprof.repo``) and everything that reads it
 back. It holds data, validation and a JSON-safe, exact round trip; it measures nothing
-and must stay cheap to import (no pandas, no SQLAlchemy).
+and must stay cheap to import (no pandas, no SQLAlchemy; numpy only once a
+resource series is handled, so that a profile without one never imports it).
 
 Every metric is either a number or ``None``; a ``None`` metric always has a reason in
 ``missing`` (a metric the system could not give is missing, never 0). What each field
@@ -16,14 +17,15 @@ import json
 import math
 import numbers
 import os
-import platform
-import socket
+import sys
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
-import numpy as np
+if TYPE_CHECKING:      # numpy is imported only where a series is handled
+    import numpy as np
 
+from dprof.errors import ProfileFormatError, describe, need_key, need_mapping, need_str
 from dprof.stacks.model import StackProfile
 
 #: Version of the dictionary layout written by :meth:`Profile.to_dict`.
@@ -55,7 +57,7 @@ FLOAT_METRICS = (
 METRICS = FLOAT_METRICS + COUNT_METRICS
 #: Other names ``missing``/``sources`` may use: the attachments, and ``scope`` (whether
 #: the numbers are the whole process's or the task thread's; see dprof/task/scope.py).
-ATTACHMENTS = ("resources", "stacks")
+ATTACHMENTS = ("resources", "stacks", "memory")
 PROVENANCE_NAMES = METRICS + ATTACHMENTS + ("scope",)
 
 #: Longest text the storage accepts per field (characters).
@@ -67,6 +69,23 @@ _RESOURCE_ENCODING = "float64-le-base64"
 
 # Reason recorded when a metric is None and the caller gave none.
 NOT_MEASURED = "not measured"
+
+
+def this_host() -> str:
+    """This machine's host name: ``socket.gethostname()``, which on POSIX is the
+    ``uname`` node name (read from there: importing socket costs the first call
+    several milliseconds)."""
+    try:
+        return os.uname().nodename
+    except AttributeError:                   # not POSIX
+        import socket
+        return socket.gethostname()
+
+
+def this_python() -> str:
+    """``platform.python_version()`` ("3.11.7", "3.13.0rc1"): the first word of
+    sys.version, without importing platform (and the regular expressions it compiles)."""
+    return sys.version.split()[0]
 
 
 def _new_id() -> str:
@@ -100,8 +119,8 @@ class Profile:
       ``exception_message``: ``str()`` of that exception.
 
     Time
-      ``task_start_time``, ``task_end_time``: wall-clock start and end, timezone-aware
-      and normalised to UTC (naive datetimes are rejected).
+      ``task_start_time``, ``task_end_time``: wall-clock start and end, normalised to
+      UTC. A naive datetime (``datetime.now()``) is taken as local time.
       ``runtime_seconds``: elapsed time of the task measured with a monotonic clock
       (so it is right even when the wall clock jumps); if not given it is taken as
       ``task_end_time - task_start_time``.
@@ -147,6 +166,8 @@ class Profile:
       sampler could not give it (e.g. no GPU); such a column is all NaN. Its keys are
       columns of ``resources``; empty when ``resources`` is ``None``.
       ``stacks``: a :class:`dprof.stacks.StackProfile` or ``None``.
+      ``memory``: a :class:`dprof.memory.MemoryProfile` (sampled allocations by
+      stack; docs/memory.md) or ``None``.
     """
 
     process_name: str
@@ -170,9 +191,9 @@ class Profile:
     status: str = STATUS_OK
     exception_type: Optional[str] = None
     exception_message: Optional[str] = None
-    host: str = field(default_factory=socket.gethostname)
+    host: str = field(default_factory=this_host)
     pid: int = field(default_factory=os.getpid)
-    python_version: str = field(default_factory=platform.python_version)
+    python_version: str = field(default_factory=this_python)
     parameters: Dict[str, Any] = field(default_factory=dict)
     tags: Dict[str, str] = field(default_factory=dict)
     missing: Dict[str, str] = field(default_factory=dict)
@@ -180,6 +201,7 @@ class Profile:
     resources: Optional[Dict[str, np.ndarray]] = None
     resources_missing: Dict[str, str] = field(default_factory=dict)
     stacks: Optional[StackProfile] = None
+    memory: Optional[Any] = None        # dprof.memory.MemoryProfile
 
     def __post_init__(self) -> None:
         self.validate()
@@ -233,7 +255,7 @@ class Profile:
             self.runtime_seconds = (self.task_end_time - self.task_start_time).total_seconds()
 
         if self.status not in STATUSES:
-            raise ValueError(f"Profile.status must be one of {STATUSES}, got {self.status!r}")
+            raise ValueError(f"Profile.status must be one of {STATUSES}, got {describe(self.status)}")
         if self.status == STATUS_OK and self.exception_type is not None:
             raise ValueError("Profile.exception_type is set but status is 'ok'; "
                              "a run that raised has status 'failed'")
@@ -269,6 +291,8 @@ class Profile:
                             f"{type(self.parameters).__name__}")
         try:
             json.dumps(self.parameters, allow_nan=False)
+        except RecursionError:
+            raise ValueError("Profile.parameters is nested too deeply to store") from None
         except (TypeError, ValueError) as exc:
             raise ValueError(f"Profile.parameters must be JSON-safe (str keys; str, "
                              f"int, finite float, bool, None, lists, dicts): {exc}") from None
@@ -278,6 +302,11 @@ class Profile:
         if self.stacks is not None and not isinstance(self.stacks, StackProfile):
             raise TypeError(f"Profile.stacks must be a StackProfile or None, got "
                             f"{type(self.stacks).__name__}")
+        if self.memory is not None:
+            from dprof.memory.model import MemoryProfile
+            if not isinstance(self.memory, MemoryProfile):
+                raise TypeError(f"Profile.memory must be a MemoryProfile or None, got "
+                                f"{type(self.memory).__name__}")
 
     def _check_metric(self, name: str, convert) -> None:
         value = getattr(self, name)
@@ -292,6 +321,15 @@ class Profile:
         if value < 0:
             raise ValueError(f"Profile.{name} must not be negative, got {value}")
         setattr(self, name, value)
+
+    # -- display in Jupyter (built by dprof.jupyter.display, imported when shown) --
+    def _repr_html_(self) -> str:
+        from dprof.jupyter.display import profile_html
+        return profile_html(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        from dprof.jupyter.display import pretty, profile_text
+        pretty(profile_text(self), printer, cycle)
 
     # -- reading -----------------------------------------------------------------
     @property
@@ -314,12 +352,12 @@ class Profile:
             if isinstance(value, datetime):
                 value = value.isoformat()
             elif f.name == "resources":
-                value = None if value is None else {
+                value = None if value is None else {  # arrays: numpy is loaded
                     "encoding": _RESOURCE_ENCODING,
                     "columns": {name: base64.b64encode(arr.astype("<f8").tobytes()).decode("ascii")
                                 for name, arr in value.items()},
                 }
-            elif f.name == "stacks":
+            elif f.name in ("stacks", "memory"):
                 value = None if value is None else value.to_dict()
             elif isinstance(value, dict):
                 value = json.loads(json.dumps(value))   # a deep, JSON-shaped copy
@@ -328,35 +366,47 @@ class Profile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Profile":
-        """Build a Profile from :meth:`to_dict` output (validated like any Profile)."""
-        if not isinstance(data, Mapping):
-            raise TypeError(f"Profile.from_dict needs a mapping, got {type(data).__name__}")
+        """Build a Profile from :meth:`to_dict` output (validated like any Profile).
+
+        Any input that is not such a dict raises :class:`dprof.ProfileFormatError`
+        (a ValueError) whose message and ``field`` name the field that was wrong, and
+        no other exception: the input may be a file someone handed to ``dprof view``."""
+        need_mapping("profile", data)
         if data.get("format") != DICT_FORMAT:
-            raise ValueError(f"unsupported profile dict format {data.get('format')!r}; "
-                             f"this dprof reads format {DICT_FORMAT}")
+            raise ProfileFormatError("format", f"unsupported profile dict format "
+                                     f"{describe(data.get('format'))}; this dprof reads format "
+                                     f"{DICT_FORMAT}")
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known - {"format"}
         if unknown:
-            raise ValueError(f"unknown profile fields {sorted(unknown)}")
+            raise ProfileFormatError(sorted(map(str, unknown))[0],
+                                     f"unknown profile fields {sorted(map(str, unknown))}")
+        for name in ("process_name", "task_start_time", "task_end_time"):
+            need_key("", data, name)
         kwargs = {k: v for k, v in data.items() if k != "format"}
         for name in ("task_start_time", "task_end_time"):
-            if isinstance(kwargs.get(name), str):
-                kwargs[name] = _parse_time(name, kwargs[name])
+            kwargs[name] = _parse_time(name, need_str(name, kwargs[name]))
         res = kwargs.get("resources")
         if res is not None:
-            if not isinstance(res, Mapping) or res.get("encoding") != _RESOURCE_ENCODING:
-                raise ValueError(f"Profile resources must be encoded as "
-                                 f"{_RESOURCE_ENCODING!r}")
-            kwargs["resources"] = {name: np.frombuffer(base64.b64decode(b64), dtype="<f8")
-                                   .astype(np.float64) for name, b64 in res["columns"].items()}
+            kwargs["resources"] = _decode_resources(res)
         if kwargs.get("stacks") is not None:
-            kwargs["stacks"] = StackProfile.from_dict(kwargs["stacks"])
+            kwargs["stacks"] = StackProfile.from_dict(kwargs["stacks"], "stacks")
+        if kwargs.get("memory") is not None:
+            from dprof.memory.model import MemoryProfile
+            kwargs["memory"] = MemoryProfile.from_dict(kwargs["memory"], "memory")
         # resources_missing came after format 1's first release: a dict without it
         # is an older dprof's and loads with no reasons (the field's default)
         for name in ("parameters", "tags", "missing", "sources", "resources_missing"):
-            if isinstance(kwargs.get(name), Mapping):
-                kwargs[name] = dict(kwargs[name])
-        return cls(**kwargs)
+            if name in kwargs:
+                kwargs[name] = dict(need_mapping(name, kwargs[name]))
+        try:
+            return cls(**kwargs)
+        except (TypeError, ValueError, OverflowError) as exc:
+            # validate()'s messages start "Profile.<field>": keep that field's name
+            text = str(exc)
+            name = text[len("Profile."):].split(" ", 1)[0].split("[")[0].rstrip(":,.") \
+                if text.startswith("Profile.") else "profile"
+            raise ProfileFormatError(name, text) from None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Profile):
@@ -369,7 +419,7 @@ class Profile:
                 if a is not None and (list(a) != list(b) or any(
                         a[k].tobytes() != b[k].tobytes() for k in a)):
                     return False
-            elif f.name == "stacks":
+            elif f.name in ("stacks", "memory"):
                 if (a is None) != (b is None) or (a is not None and a.to_dict() != b.to_dict()):
                     return False
             elif a != b:
@@ -392,7 +442,7 @@ def _check_text(name: str, value: Any, *, allow_empty: bool = True,
 
 def _check_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"Profile.{name} must be an int, got {type(value).__name__} {value!r}")
+        raise TypeError(f"Profile.{name} must be an int, got {describe(value)}")
     value = int(value)
     if not -2**63 <= value < 2**63:
         raise ValueError(f"Profile.{name} = {value} does not fit in 64 bits")
@@ -401,8 +451,11 @@ def _check_int(name: str, value: Any) -> int:
 
 def _check_float(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"Profile.{name} must be a number, got {type(value).__name__} {value!r}")
-    value = float(value)
+        raise TypeError(f"Profile.{name} must be a number, got {describe(value)}")
+    try:
+        value = float(value)
+    except OverflowError:
+        raise ValueError(f"Profile.{name} is too large for a float") from None
     if not math.isfinite(value):
         raise ValueError(f"Profile.{name} must be finite, got {value}; a metric that could "
                          f"not be measured is None with a reason in Profile.missing")
@@ -415,18 +468,20 @@ def _check_str_dict(name: str, value: Any) -> Dict[str, str]:
                         f"{type(value).__name__}")
     for k, v in value.items():
         if not isinstance(k, str) or not isinstance(v, str):
-            raise TypeError(f"Profile.{name} must map str -> str; bad entry {k!r}: {v!r}")
+            raise TypeError(f"Profile.{name} must map str -> str; bad entry "
+                            f"{describe(k)}: {describe(v)}")
     return dict(value)
 
 
 def aware_utc(value: Any, what: str) -> datetime:
-    """``value`` as a UTC datetime; it must be a timezone-aware datetime. ``what``
-    names it in the error (e.g. "Profile.task_start_time")."""
+    """``value`` as a UTC datetime. An aware datetime is converted; a naive one is
+    taken as the machine's local time (what ``datetime.now()`` gives, as the Task
+    Profiler's examples pass it), the way ``datetime.astimezone`` reads it: a wall
+    time that DST skips or repeats is resolved by its ``fold`` attribute. ``what``
+    names the value in the error (e.g. "Profile.task_start_time")."""
     if not isinstance(value, datetime):
         raise TypeError(f"{what} must be a datetime, got {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{what} must be timezone-aware (e.g. "
-                         f"datetime.now(timezone.utc)), got naive {value.isoformat()}")
+    # naive -> local time; astimezone() does exactly that for a naive datetime
     return value.astimezone(timezone.utc)
 
 
@@ -436,9 +491,35 @@ def _utc(name: str, value: Any) -> datetime:
 
 def _parse_time(name: str, text: str) -> datetime:
     try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"Profile.{name}: {text!r} is not an ISO 8601 datetime") from None
+        value = datetime.fromisoformat(text)
+        value.astimezone(timezone.utc)      # a naive time at year 1 or 9999 overflows here
+        return value
+    except (ValueError, OverflowError):
+        raise ProfileFormatError(name, f"{text!r} is not an ISO 8601 datetime that "
+                                       f"converts to UTC") from None
+
+
+def _decode_resources(res: Any) -> Dict[str, "np.ndarray"]:
+    """The resource columns of a to_dict()'s ``resources`` (base64 float64)."""
+    import binascii
+    import numpy as np
+    need_mapping("resources", res)
+    if res.get("encoding") != _RESOURCE_ENCODING:
+        raise ProfileFormatError("resources.encoding", f"must be {_RESOURCE_ENCODING!r}, "
+                                 f"got {describe(res.get('encoding'))}")
+    out = {}
+    for name, b64 in need_mapping("resources.columns",
+                                  need_key("resources", res, "columns")).items():
+        where = f"resources.columns[{name!r}]"
+        try:
+            raw = base64.b64decode(need_str(where, b64), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ProfileFormatError(where, f"is not base64: {exc}") from None
+        if len(raw) % 8:
+            raise ProfileFormatError(where, f"holds {len(raw)} bytes, not a whole number "
+                                            f"of float64 values")
+        out[name] = np.frombuffer(raw, dtype="<f8").astype(np.float64)
+    return out
 
 
 def _check_resources(value: Any) -> Optional[Dict[str, np.ndarray]]:
@@ -447,6 +528,9 @@ def _check_resources(value: Any) -> Optional[Dict[str, np.ndarray]]:
     if not isinstance(value, Mapping):
         raise TypeError(f"Profile.resources must be a dict of column -> array or None, got "
                         f"{type(value).__name__}")
+    if not value:
+        return {}       # a run shorter than one sampling interval: no columns
+    import numpy as np
     out: Dict[str, np.ndarray] = {}
     length = None
     for col, arr in value.items():

@@ -4,7 +4,15 @@
 coroutine function, a generator function, an async generator function, or a task
 object's ``run`` method (reading ``env``, ``stage`` and ``process_name`` from the
 object, as pipeline task classes carry them). Return values and exceptions pass
-through unchanged; a failed task is recorded with status "failed".
+through unchanged; a failed task is recorded with status "failed". A generator the
+caller leaves early (``break``, ``close()``, garbage collection: ``GeneratorExit``
+through the block) is not a failure: status "ok", tagged ``closed_early``. The
+wrappers forward every generator protocol call (dprof/wrappers.py).
+
+A forked child that leaves a profile its parent started (returns from a decorated
+call, or ends with ``sys.exit()`` inside ``with profile(...)``) does not end it: the
+profile is the parent's, and the child only lets go of its copy
+(``TaskRecorder.forked_away``).
 
 Storing: with ``store=True`` (the default) the profile is added to a ProfileRepo
 (the default SQLite database unless ``repo=`` names another). Storing never makes
@@ -20,6 +28,7 @@ import warnings
 from typing import Any, Callable, Dict, Optional, Union
 
 from dprof.task.recorder import ProfilerWarning, TaskRecorder
+from dprof.wrappers import async_generator_wrapper, generator_wrapper
 
 __all__ = ["profile", "profiler", "ProfilerWarning", "ProfileRun"]
 
@@ -39,22 +48,50 @@ def _resolve_repo(repo):
         return found
 
 
+def _direct_add(repo, profile) -> bool:
+    from dprof.repo.direct import add_profile
+    return add_profile(repo, profile)
+
+
+def _store(repo, profile):
+    """Store ``profile`` and return the StoreOutcome; never raises (a failure is a
+    "lost" outcome and a ProfilerWarning that says why)."""
+    from dprof.repo.outcome import LOST, STORED, StoreOutcome
+    try:
+        # a local SQLite file takes the rows without SQLAlchemy's import
+        # (dprof/repo/direct.py); anything else goes through ProfileRepo
+        if (repo is None or isinstance(repo, str)) and _direct_add(repo, profile):
+            from dprof.repo.url import resolve_url
+            return StoreOutcome(STORED, resolve_url(repo))
+        return _resolve_repo(repo).add(profile)
+    except Exception as err:
+        reason = f"could not store the profile of {profile.process_name!r}: {err}"
+        warnings.warn(f"dprof {reason}", ProfilerWarning, stacklevel=4)
+        return StoreOutcome(LOST, "", reason)
+
+
 class ProfileRun:
     """One profiled run: a context manager whose ``profile`` is set on exit."""
 
     def __init__(self, name: str, *, env: Optional[str] = None, stage: Optional[str] = None,
                  repo=None, store: bool = True, interval: float = 0.01,
                  resources: bool = True, stacks: bool = False, stack_hz: float = 100.0,
+                 memory: Any = False,
                  parameters: Optional[Dict[str, Any]] = None,
                  tags: Optional[Dict[str, str]] = None,
                  on_profile: Optional[Callable] = None, subject: str = "self"):
         self._recorder = TaskRecorder(name, env=env, stage=stage, parameters=parameters,
                                       tags=tags, resources=resources, interval=interval,
-                                      stacks=stacks, stack_hz=stack_hz, subject=subject)
+                                      stacks=stacks, stack_hz=stack_hz, subject=subject,
+                                      memory=memory)
         self._repo = repo
         self._store = store
         self._on_profile = on_profile
+        self._closed_early = False      # set by the generator wrappers on GeneratorExit
         self.profile = None
+        #: what happened to the profile (dprof.repo.outcome.StoreOutcome: stored,
+        #: spooled or lost, with why), set on exit; None when store=False
+        self.stored = None
 
     def tag(self, key: str, value: str) -> None:
         """Add a free-form tag to the profile being recorded (before it ends)."""
@@ -67,7 +104,19 @@ class ProfileRun:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        self.profile = self._recorder.stop(exc)
+        recorder = self._recorder
+        if recorder.forked_away:
+            # a forked child leaving its parent's profile: nothing is measured,
+            # stored or reported here (the parent does it)
+            recorder.abandon()
+            return False
+        if exc_type is not None and issubclass(exc_type, GeneratorExit):
+            # a generator closed before its end: an early exit, not a failure
+            self._closed_early = True
+            exc = None
+        if self._closed_early:
+            recorder.tags["closed_early"] = "true"
+        self.profile = recorder.stop(exc)
         self._finish()
         return False   # exceptions pass through unchanged
 
@@ -77,14 +126,19 @@ class ProfileRun:
     async def __aexit__(self, exc_type, exc, tb) -> bool:
         return self.__exit__(exc_type, exc, tb)
 
+    def _prepare(self) -> None:
+        """Called with ``self.profile`` built, before it is stored (``dprof run``
+        cuts its launcher off the stacks here); does nothing by default."""
+
     def _finish(self) -> None:
+        try:
+            self._prepare()
+        except Exception as err:     # the profile is still stored as it was
+            warnings.warn(f"dprof could not finish the profile of "
+                          f"{self.profile.process_name!r}: {err!r}", ProfilerWarning,
+                          stacklevel=3)
         if self._store:
-            try:
-                _resolve_repo(self._repo).add(self.profile)
-            except Exception as err:
-                warnings.warn(f"dprof could not store the profile of "
-                              f"{self.profile.process_name!r}: {err}", ProfilerWarning,
-                              stacklevel=3)
+            self.stored = _store(self._repo, self.profile)
         if self._on_profile is not None:
             try:
                 self._on_profile(self.profile)
@@ -114,17 +168,19 @@ def _task_identity(func: Callable, args: tuple, options: Dict[str, Any], takes_s
 def profiler(func: Optional[Callable] = None, *, name: Optional[str] = None,
              env: Optional[str] = None, stage: Optional[str] = None, repo=None,
              store: bool = True, interval: float = 0.01, resources: bool = True,
-             stacks: bool = False, stack_hz: float = 100.0,
+             stacks: bool = False, stack_hz: float = 100.0, memory: Any = False,
              tags: Optional[Dict[str, str]] = None,
              on_profile: Optional[Callable] = None) -> Union[Callable, Callable[[Callable], Callable]]:
     """Decorate a task so that every call records a Profile.
 
     Usable bare (``@profiler``) or with options (``@profiler(stage="load")``). The
     newest record of the decorated function is ``wrapper.last_profile``.
+    ``memory=True`` samples allocations (``Profile.memory``, docs/memory.md); a dict
+    passes ``mean``/``seed``/``numpy`` to :class:`dprof.memory.MemorySampler`.
     """
     options = dict(name=name, env=env, stage=stage)
     run_options = dict(repo=repo, store=store, interval=interval, resources=resources,
-                       stacks=stacks, stack_hz=stack_hz, tags=tags)
+                       stacks=stacks, stack_hz=stack_hz, memory=memory, tags=tags)
     if not (isinstance(interval, (int, float)) and interval > 0):
         raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
 
@@ -148,21 +204,15 @@ def profiler(func: Optional[Callable] = None, *, name: Optional[str] = None,
                               on_profile=remember, **run_options)
 
         if inspect.isasyncgenfunction(fn):
-            @functools.wraps(fn)
-            async def wrapper(*args, **kwargs):
-                with make_run(args):
-                    async for item in fn(*args, **kwargs):
-                        yield item
+            wrapper = async_generator_wrapper(fn, make_run)
         elif inspect.iscoroutinefunction(fn):
             @functools.wraps(fn)
             async def wrapper(*args, **kwargs):
+                # await delegates send/throw/close to the coroutine itself
                 with make_run(args):
                     return await fn(*args, **kwargs)
         elif inspect.isgeneratorfunction(fn):
-            @functools.wraps(fn)
-            def wrapper(*args, **kwargs):
-                with make_run(args):
-                    return (yield from fn(*args, **kwargs))
+            wrapper = generator_wrapper(fn, make_run)
         else:
             @functools.wraps(fn)
             def wrapper(*args, **kwargs):

@@ -10,10 +10,11 @@ import sys
 from typing import List, Optional
 
 from dprof import __version__
-from dprof.cli import records, run
-from dprof.cli.errors import CliError
+from dprof.cli import bench, compare, insights, records, run, service
+from dprof.cli import streams
+from dprof.cli.errors import CliError, database_problem, unreadable_profile
 
-VERB_MODULES = [run, records]
+VERB_MODULES = [run, records, compare, bench, insights, service]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,13 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
+    argv_given = argv
     argv = list(sys.argv[1:] if argv is None else argv)
     argv, program = run.split_program(argv)
     args = parser.parse_args(argv)
     if program is not None:
         args.program = program
+    # `dprof run` may fork a watcher only when this process is the command itself
+    args.own_process = argv_given is None
     try:
-        return int(args.handler(args) or 0)
+        return int(_run_verb(args) or 0)
     except BrokenPipeError:        # `dprof history | head`
         return 0
     except KeyboardInterrupt:
@@ -64,3 +68,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     except CliError as err:
         print(f"dprof {args.verb}: {err}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        problem = (database_problem(exc, getattr(args, "db", None))
+                   or unreadable_profile(exc))
+        if problem is None:
+            raise
+        print(f"dprof {args.verb}: {problem}", file=sys.stderr)
+        return 2
+
+
+def _run_verb(args):
+    if args.verb != "run":      # `dprof run` runs the user's program here: its streams are its own
+        streams.escape_unencodable()
+    return args.handler(args)

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import threading
 from typing import Optional
+from dprof._threads import background_thread
 
 
 def write_profile(profile, path: str) -> None:
@@ -44,8 +45,7 @@ class PeriodicWriter:
         self.writes = 0
 
     def start(self) -> "PeriodicWriter":
-        self._thread = threading.Thread(target=self._loop, name="dprof-profile-writer",
-                                        daemon=True)
+        self._thread = background_thread(self._loop, "dprof-profile-writer")
         self._thread.start()
         return self
 

@@ -1,6 +1,7 @@
 """Verbs over stored profiles: history, show, stats, export, rm, prune."""
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -8,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 from typing import List, Optional
 
 from dprof.cli.errors import CliError
-from dprof.cli.output import format_value, print_table, progress
+from dprof.cli.output import (format_value, human_bytes, human_mib, human_percent,
+                              human_seconds, print_table, progress)
 
 
 def add_parsers(verbs) -> None:
@@ -21,8 +23,12 @@ def add_parsers(verbs) -> None:
     p = verbs.add_parser("show", help="show one profile in full",
                          description="Show one stored profile: every field, where each "
                                      "number came from, and what could not be measured.")
-    p.add_argument("id", help="profile id (a unique prefix is enough)")
+    p.add_argument("id", help="profile id (a unique prefix is enough), or last (the newest)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--format", choices=("profile", "job"), default="profile",
+                   help="with --json: the stored Profile's fields (default), or the "
+                        "Keystone job profile (task_id, start_time, ..., resource_usage, "
+                        "detailed_profile)")
     p.set_defaults(handler=cmd_show)
 
     p = verbs.add_parser("stats", help="per-process statistics",
@@ -34,8 +40,10 @@ def add_parsers(verbs) -> None:
     p = verbs.add_parser("export", help="export profiles as CSV, JSON or Parquet",
                          description="Export the profiles matching the filters.")
     _add_filters(p)
-    p.add_argument("--format", choices=("csv", "json", "parquet"),
-                   help="output format (default: from the file extension, else csv)")
+    p.add_argument("--format", choices=("csv", "json", "parquet", "jsonl"),
+                   help="output format (default: what the -o file's ending says: .csv "
+                        ".json .jsonl .parquet; csv on standard output); jsonl writes one "
+                        "Keystone job profile per line (a job history)")
     p.add_argument("-o", "--output", help="output file (default: standard output; "
                                           "required for parquet)")
     p.set_defaults(handler=cmd_export)
@@ -100,28 +108,39 @@ def _query(args, limit=None):
 def cmd_history(args) -> int:
     if args.limit <= 0:
         raise CliError(f"--limit must be positive, got {args.limit}")
-    _, df = _query(args, limit=args.limit)
-    if df.empty:
+    from dprof.cli.fastread import FastReader
+    fast = FastReader.open(args.db)
+    if fast is not None:
+        try:
+            records = fast.history(args, args.limit)
+        finally:
+            fast.close()
+    else:
+        _, df = _query(args, limit=args.limit)
+        records = list(reversed(df.to_dict("records")))    # the repo gives oldest first
+    if not records:
         print("no profiles match", file=sys.stderr)
         return 0
-    columns = [("id", "id"), ("task_start_time", "started"), ("process_name", "process"),
-               ("stage", "stage"), ("env", "env"), ("status", "status"),
-               ("runtime_seconds", "runtime s"), ("memory_usage_peak_mb", "peak MB"),
-               ("cpu_user_utilization", "cpu user")]
+    columns = [("id", "id", None), ("task_start_time", "started", None),
+               ("process_name", "process", None), ("stage", "stage", None),
+               ("env", "env", None), ("status", "status", None),
+               ("runtime_seconds", "runtime", human_seconds),
+               ("memory_usage_peak_mb", "peak memory", human_mib),
+               ("cpu_user_utilization", "cpu user", human_percent),
+               ("cpu_system_utilization", "cpu system", human_percent)]
     rows = []
-    for rec in reversed(df.to_dict("records")):     # the repo gives oldest first
-        rows.append([str(rec["id"])[:12]] + [_cell(rec.get(c)) for c, _ in columns[1:]])
-    print_table([h for _, h in columns], rows)
+    for rec in records:
+        rows.append([str(rec["id"])[:12]] + [
+            (fmt or (lambda v: v))(_cell(rec.get(c))) for c, _, fmt in columns[1:]])
+    print_table([h for _, h, _ in columns], rows)
     return 0
 
 
 def _cell(value):
-    try:
-        import pandas as pd
-        if value is pd.NA or value is pd.NaT:
-            return None
-    except ImportError:
-        pass
+    # pandas' missing markers come only from pandas frames: never import it for this
+    pd = sys.modules.get("pandas")
+    if pd is not None and (value is pd.NA or value is pd.NaT):
+        return None
     return value
 
 
@@ -129,6 +148,11 @@ def _resolve_id(repo, prefix: str) -> str:
     """The stored id that is ``prefix`` or starts with it; CliError when none or many."""
     if not prefix:
         raise CliError("an empty profile id")
+    if prefix == "last":
+        newest = repo.query(limit=1)
+        if newest.empty:
+            raise CliError("no profiles are stored yet")
+        return str(newest["id"].iloc[-1])
     if repo.exists(prefix):
         return prefix
     matches = repo.find_ids(prefix)
@@ -142,8 +166,30 @@ def _resolve_id(repo, prefix: str) -> str:
 
 
 def cmd_show(args) -> int:
+    if not args.json:
+        from dprof.cli.fastread import FastReader
+        fast = FastReader.open(args.db)
+        if fast is not None:
+            try:
+                found = fast.resolve_id(args.id) if args.id else []
+                summary = fast.summary(found[0]) if len(found) == 1 else None
+            finally:
+                fast.close()
+            if summary is not None:
+                if args.format == "job":
+                    raise CliError("--format job prints JSON: add --json")
+                for line in profile_summary_lines(summary):
+                    print(line)
+                return 0
+            # none or many: ProfileRepo says which, in the same words as always
     repo = open_repo(args)
     profile = repo.get(_resolve_id(repo, args.id))
+    if args.format == "job" and not args.json:
+        raise CliError("--format job prints JSON: add --json")
+    if args.json and args.format == "job":
+        from dprof.jobs.shape import job_profile
+        print(json.dumps(job_profile(profile), indent=2, allow_nan=False))
+        return 0
     if args.json:
         data = profile.to_dict()
         data.pop("resources", None)
@@ -163,7 +209,7 @@ _SUMMARY_FIELDS = [
     ("runtime_seconds", "runtime", "s"), ("cpu_cores", "cpu cores", ""),
     ("cpu_user_utilization", "cpu user", "of runtime x cores"),
     ("cpu_system_utilization", "cpu system", "of runtime x cores"),
-    ("memory_usage_peak_mb", "peak memory", "MB"),
+    ("memory_usage_peak_mb", "peak memory", "MiB"),
     ("memory_allocations", "allocations", ""),
     ("file_read_bytes", "file read", "bytes"), ("file_write_bytes", "file write", "bytes"),
     ("io_wait_time_seconds", "I/O wait", "s"),
@@ -174,14 +220,22 @@ _SUMMARY_FIELDS = [
 ]
 
 
-def profile_summary_lines(profile, brief: bool = False, stored: bool = True) -> List[str]:
-    """The human-readable job profile: each field, its unit, or why it is missing."""
+def profile_summary_lines(profile, brief: bool = False, stored=True) -> List[str]:
+    """The human-readable job profile: each field, its unit, or why it is missing.
+    ``stored`` (brief only): a StoreOutcome (dprof.repo.outcome), whose "stored in
+    URL" is said in the first line when it was stored and "spooled to PATH (why)" or
+    "lost: why" in a line of its own when it was not; or a bool (True: "stored")."""
     missing = getattr(profile, "missing", {}) or {}
     lines = []
     if brief:
+        describe = getattr(stored, "describe", None)
+        suffix = ""
+        if stored:
+            suffix = f" (profile {profile.id[:12]} {describe() if describe else 'stored'})"
         lines.append(f"dprof: {profile.process_name} {profile.status} in "
-                     f"{profile.runtime_seconds:.3f} s"
-                     + (f" (profile {profile.id[:12]} stored)" if stored else ""))
+                     f"{human_seconds(profile.runtime_seconds)}{suffix}")
+        if describe is not None and not stored:
+            lines.append(f"dprof: profile {profile.id[:12]} {describe()}")
         keep = {"cpu_user_utilization", "cpu_system_utilization", "memory_usage_peak_mb",
                 "memory_allocations", "file_read_bytes", "file_write_bytes",
                 "io_wait_time_seconds"}
@@ -198,7 +252,15 @@ def profile_summary_lines(profile, brief: bool = False, stored: bool = True) -> 
                 continue
             text = "-"
         elif attr.endswith("utilization"):
-            text = f"{value * 100:.1f} % {unit}"
+            text = f"{human_percent(value)} {unit}"
+        elif unit == "s":
+            text = human_seconds(value)
+        elif unit == "MiB":
+            text = human_mib(value)
+        elif unit == "bytes":
+            text = human_bytes(value)
+        elif attr in ("memory_allocations", "exceptions_raised", "pid"):
+            text = f"{value:,}" if attr != "pid" else str(value)
         else:
             text = f"{format_value(value)} {unit}".rstrip()
         lines.append(f"  {label.ljust(width)}  {text}")
@@ -216,28 +278,53 @@ def profile_summary_lines(profile, brief: bool = False, stored: bool = True) -> 
 
 
 def cmd_stats(args) -> int:
-    repo = open_repo(args)
-    df = repo.stats(process=args.process, stage=args.stage, env=args.env,
-                    status=args.status, since=args.since)
-    if df.empty:
+    from dprof.cli.fastread import FastReader
+    fast = FastReader.open(args.db)
+    if fast is not None:
+        try:
+            records = fast.stats(args)
+        finally:
+            fast.close()
+        columns = list(records[0]) if records else []
+    else:
+        repo = open_repo(args)
+        df = repo.stats(process=args.process, stage=args.stage, env=args.env,
+                        status=args.status, since=args.since)
+        records = df.to_dict("records")
+        columns = list(df.columns)
+    if not records:
         print("no profiles match", file=sys.stderr)
         return 0
-    headers = list(df.columns)
-    rows = [[_cell(v) for v in row] for row in df.itertuples(index=False)]
+    # column -> (header, formatter); a column the repo adds later is shown as is
+    shown = {"process_name": ("process", None), "runs": ("runs", None),
+             "failures": ("failures", None),
+             "runtime_mean_seconds": ("runtime mean", human_seconds),
+             "runtime_p95_seconds": ("runtime p95", human_seconds),
+             "memory_peak_max_mb": ("peak memory max", human_mib),
+             "file_read_bytes_total": ("file read", human_bytes),
+             "file_write_bytes_total": ("file written", human_bytes),
+             "first_start": ("first start", None), "last_start": ("last start", None)}
+    headers = [shown.get(c, (c, None))[0] for c in columns]
+    formats = [shown.get(c, (c, None))[1] or (lambda v: v) for c in columns]
+    rows = [[fmt(_cell(rec[c])) for fmt, c in zip(formats, columns)] for rec in records]
     print_table(headers, rows)
     return 0
 
 
 def cmd_export(args) -> int:
     fmt = args.format
-    if fmt is None and args.output:
-        for ext, name in ((".csv", "csv"), (".json", "json"), (".parquet", "parquet"),
-                          (".pq", "parquet")):
-            if args.output.endswith(ext):
-                fmt = name
+    if args.output:
+        from dprof.cli.files import table_format
+        named = table_format(args.output)
+        if fmt is not None and fmt != named:
+            raise CliError(f"--format {fmt} but the file name {args.output!r} says {named}: "
+                           f"give one of them, or make them agree")
+        fmt = named
     fmt = fmt or "csv"
     if fmt == "parquet" and not args.output:
         raise CliError("parquet needs an output file: -o FILE.parquet")
+    if fmt == "jsonl":
+        return _export_jobs(args)
     _, df = _query(args)
     for column in ("parameters", "tags", "missing", "sources"):
         if column in df.columns:
@@ -246,20 +333,44 @@ def cmd_export(args) -> int:
     if fmt == "csv":
         text = df.to_csv(index=False)
     elif fmt == "json":
-        text = df.to_json(orient="records", date_format="iso", indent=None)
+        # microseconds, as stored (pandas' default cuts to milliseconds)
+        text = df.to_json(orient="records", date_format="iso", date_unit="us", indent=None,
+                          double_precision=15)
     else:
+        from dprof.cli.output import atomic_file
         try:
-            df.to_parquet(args.output, index=False)
+            with atomic_file(args.output, binary=True) as fh:
+                df.to_parquet(fh, index=False)
         except ImportError as exc:
             raise CliError(f"parquet export needs pyarrow (pip install 'dprof[parquet]'): {exc}")
         print(f"wrote {len(df)} profiles to {args.output}", file=sys.stderr)
         return 0
     if args.output:
-        with open(args.output, "w") as f:
-            f.write(text)
+        from dprof.cli.output import write_atomically
+        write_atomically(args.output, text)
         print(f"wrote {len(df)} profiles to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def _export_jobs(args) -> int:
+    """One job profile (dprof.jobs.shape) per line, oldest first; each profile is
+    read whole, since detailed_profile needs its resource series."""
+    from dprof.jobs.shape import job_profile
+    repo, df = _query(args)
+    from dprof.cli.output import atomic_file
+    written = 0
+    with (atomic_file(args.output) if args.output
+          else contextlib.nullcontext(sys.stdout)) as out:
+        for pid in df["id"]:
+            profile = repo.get(str(pid))
+            if profile is None:          # removed since the query
+                continue
+            out.write(json.dumps(job_profile(profile), allow_nan=False) + "\n")
+            written += 1
+    if args.output:
+        print(f"wrote {written} job profiles to {args.output}", file=sys.stderr)
     return 0
 
 

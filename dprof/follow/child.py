@@ -20,7 +20,11 @@ A followed process ends in one of these ways, each caught once:
   one of those (the same on 3.9 to 3.13);
 - SIGTERM (``Pool.terminate()``, also used by ``with Pool(...)``): a handler writes
   the profile, then restores the previous disposition and lets it act (the default
-  one ends the process by the same signal, as it would have without dprof).
+  one ends the process by the same signal, as it would have without dprof). A forked
+  child inherits the handler itself: what it stands in for there is the parent's
+  previous disposition, never the handler again (that recursed until RecursionError
+  in every Pool worker). The handler runs once per process; a SIGTERM that comes
+  while the profile is written waits for the write, then ends the process.
 
 Nothing here may break the child: every failure is caught and reported through a
 note in the follow directory, which the parent prints; nothing goes to the child's
@@ -33,6 +37,7 @@ import json
 import os
 import signal
 import sys
+from typing import Optional
 
 ENV_DIR = "DPROF_FOLLOW_DIR"     # where followed processes write; set = follow
 ENV_HZ = "DPROF_FOLLOW_HZ"       # stack samples per second
@@ -54,6 +59,7 @@ class _Followed:
         self.done = False
         self.writing = False             # finish() is stopping the sampler and writing
         self.deferred_signal = None      # SIGTERM that came while writing
+        self.in_handler = False          # _on_sigterm is running
         self.previous_sigterm = None
 
 
@@ -133,6 +139,7 @@ def _forked_for_exec() -> bool:
 
 def _begin(directory: str, how: str) -> None:
     global _state
+    inherited = _state          # in a forked child: the parent's, copied
     state = _Followed(directory, how)
     _state = state
     try:
@@ -141,7 +148,7 @@ def _begin(directory: str, how: str) -> None:
         from dprof.stacks.sampler import StackSampler
         state.sampler = StackSampler(hz=hz).start()
         atexit.register(finish)
-        _catch_sigterm(state)
+        _catch_sigterm(state, inherited)
     except BaseException as exc:
         _note_failure(exc)
 
@@ -186,34 +193,68 @@ def finish() -> None:
         _end_by_signal(state, *state.deferred_signal)
 
 
-def _catch_sigterm(state: _Followed) -> None:
+def _catch_sigterm(state: _Followed, inherited: Optional[_Followed] = None) -> None:
     previous = signal.getsignal(signal.SIGTERM)
+    if previous is _on_sigterm:
+        # inherited over fork: ours stands in for the parent's previous disposition
+        previous = _previous_of(inherited)
     if previous is signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         return                       # the process will not end by SIGTERM
     state.previous_sigterm = previous
     signal.signal(signal.SIGTERM, _on_sigterm)
+    from dprof.follow import resignal
+    resignal.start(lambda: state.in_handler or state.done)
+
+
+def _previous_of(state: Optional[_Followed]):
+    """The disposition ``_on_sigterm`` replaced for ``state``: never itself."""
+    previous = state.previous_sigterm if state is not None else None
+    if previous is None or previous is _on_sigterm:
+        return signal.SIG_DFL
+    return previous
 
 
 def _on_sigterm(signum, frame) -> None:
     state = _state
-    if state is not None and state.writing:
+    if state is None or state.pid != os.getpid():
+        # not followed here (a fork that was not; the state is the parent's copy):
+        # what SIGTERM would have done
+        _end_by_signal(state, signum, frame)
+        return
+    if state.writing:
         # finish() is running below this handler (atexit or multiprocessing's exit
-        # path racing Pool.terminate()): let it write, then end
+        # path racing Pool.terminate(), or this handler's own): let it write, then end
         state.deferred_signal = (signum, frame)
         return
-    finish()
+    if state.in_handler:
+        _end_by_signal(state, signum, frame)
+        return
+    state.in_handler = True
+    try:
+        if state.sampler is None:
+            # between the fork hook's first step and the sampler's start (a Pool
+            # worker terminated at once): say so, rather than "ended without writing"
+            _note_failure(RuntimeError("ended by SIGTERM before its stack sampling started"))
+        finish()
+    except BaseException as exc:      # never in the program's stderr
+        _note_failure(exc)
     _end_by_signal(state, signum, frame)
 
 
 def _end_by_signal(state, signum, frame) -> None:
-    """Do what SIGTERM would have done without dprof."""
-    previous = state.previous_sigterm if state is not None else None
-    if callable(previous):
+    """Do what SIGTERM would have done without dprof: restore the previous
+    disposition, then let it act (a Python handler is called, the default one ends
+    the process by the same signal)."""
+    previous = _previous_of(state)
+    try:
         signal.signal(signal.SIGTERM, previous)
+    except (TypeError, ValueError, OSError):    # not a disposition Python can set
+        previous = signal.SIG_DFL
+        signal.signal(signal.SIGTERM, previous)
+    if callable(previous):
         previous(signum, frame)
         return
-    # SIG_DFL (or a handler not installed from Python): end as the signal would have
-    signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
     os.kill(os.getpid(), signum)
 
 

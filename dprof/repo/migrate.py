@@ -16,9 +16,7 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-VERSION_TABLE = "dprof_schema_version"
-#: The newest revision in migrations/versions (a test checks it matches Alembic's head).
-HEAD_REVISION = "0003"
+from dprof.repo.revision import HEAD_REVISION, VERSION_TABLE
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Arbitrary constant key for pg_advisory_xact_lock ("dprof" in ASCII).
 _PG_LOCK_KEY = 0x6470726F66

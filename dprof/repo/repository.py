@@ -1,10 +1,15 @@
 """ProfileRepo: store profiles and query them back as Profiles and DataFrames.
 
 Writing never fails the caller because of the database: when it cannot be opened or
-written (bad URL, read-only file, lock held too long, server down) the profiles go to
-the spool (see ``spool.py``) with a :class:`StorageWarning`, and are moved into the
-database on the next successful open or add. Programming errors (not a Profile, an id
-stored twice) still raise.
+written (bad URL, read-only file, lock held too long, server down, disk full) the
+profiles go to the spool (see ``spool.py``) with a :class:`StorageWarning`, and
+:meth:`ProfileRepo.add` returns a :class:`~dprof.repo.outcome.StoreOutcome` saying
+which happened (stored, spooled, or lost when even the spool could not be written).
+Spooled profiles are moved into the database once it accepts a write again (and on
+the first open of a repo), never by every failing call: while the database keeps
+failing, a call costs one attempt at its own profile and one spool append, and a
+flush that failed is not tried again for ``FLUSH_BACKOFF_S`` seconds. Programming
+errors (not a Profile, an id stored twice) still raise.
 
 Reading raises :class:`StorageError` when the database cannot be opened.
 """
@@ -12,10 +17,11 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import warnings
 import weakref
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, List, Optional, Sequence, TYPE_CHECKING, Union
+from typing import Dict, Iterable, List, Optional, Sequence, TYPE_CHECKING, Union
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -25,6 +31,7 @@ from dprof.record import aware_utc, Profile, datetime_to_us
 from dprof.repo import codec, columns, schema
 from dprof.repo.engine import make_engine, run_write
 from dprof.repo.migrate import ensure_schema
+from dprof.repo.outcome import LOST, SPOOLED, STORED, StoreOutcome
 from dprof.repo.spool import Spool
 from dprof.repo.url import UrlLike, resolve_url, spool_path
 from dprof.stacks.model import StackProfile
@@ -36,6 +43,10 @@ StrFilter = Union[str, Iterable[str], None]
 
 # SQLite allows at most 32766 bound parameters per statement (999 before 3.32).
 _ID_CHUNK = 900
+
+#: Seconds after a failed spool flush before the repo tries the whole spool again
+#: (each try reads every spooled profile: with a full disk, hundreds of them).
+FLUSH_BACKOFF_S = 30.0
 
 
 class StorageWarning(UserWarning):
@@ -73,6 +84,12 @@ class ProfileRepo:
         self._engine_pid = os.getpid()
         self._finalizer: Optional[weakref.finalize] = None
         self._ready = False
+        # the spool is flushed only while the database is taking writes (see the
+        # module docstring): False after a failed write until one succeeds again
+        self._db_writable = True
+        self._next_flush_at = 0.0            # time.monotonic() of the next flush try
+        #: what happened to the last profiles given to add/add_many
+        self.last_outcome: Optional[StoreOutcome] = None
         try:
             self._open()
         except Exception as exc:   # reported by reads (StorageError) and adds (spool)
@@ -123,12 +140,17 @@ class ProfileRepo:
             raise StorageError(f"cannot open the profile database {_safe_url(self.url)}: "
                                f"{exc}") from exc
 
-    def _flush_spool(self) -> int:
+    def _flush_spool(self, force: bool = False) -> int:
+        """Move the spool into the database, unless the database is failing or a
+        flush failed less than FLUSH_BACKOFF_S ago (``force``: try anyway)."""
         if not self.spool.pending():
+            return 0
+        if not force and (not self._db_writable or time.monotonic() < self._next_flush_at):
             return 0
         try:
             return self.spool.flush(self._store_new)
         except (SQLAlchemyError, OSError) as exc:
+            self._next_flush_at = time.monotonic() + FLUSH_BACKOFF_S
             warnings.warn(StorageWarning(
                 f"could not move spooled profiles from {self.spool.path} into "
                 f"{_safe_url(self.url)} ({exc}); they stay spooled"), stacklevel=3)
@@ -138,19 +160,22 @@ class ProfileRepo:
         """Move spooled profiles into the database now; returns how many were moved.
         Raises StorageError when the database cannot be opened."""
         self._reader(flush=False)
-        return self._flush_spool()
+        return self._flush_spool(force=True)
 
     # -- writing ------------------------------------------------------------------
-    def add(self, profile: Profile) -> None:
-        """Store one profile with its resource series and stacks. Never raises
-        because of the database (see the module docstring); raises TypeError for a
-        non-Profile, ValueError for an invalid one or an id already stored."""
+    def add(self, profile: Profile) -> StoreOutcome:
+        """Store one profile with its resource series and stacks; returns what
+        happened to it (stored, spooled or lost, with the reason: a StoreOutcome,
+        true only when stored). Never raises because of the database (see the module
+        docstring); raises TypeError for a non-Profile, ValueError for an invalid one
+        or an id already stored."""
         self.add_many([profile])
+        return self.last_outcome
 
     def add_many(self, profiles: Iterable[Profile]) -> int:
         """Store many profiles in one transaction (the bulk path: one multi-row
         insert per table). Returns how many were given; on a database failure they
-        are all spooled, as with :meth:`add`."""
+        are all spooled, as with :meth:`add`; :attr:`last_outcome` says which."""
         batch = list(profiles)
         for p in batch:
             if not isinstance(p, Profile):
@@ -162,7 +187,8 @@ class ProfileRepo:
         if len(set(ids)) != len(ids):
             raise ValueError("the same profile id occurs more than once in one add_many call")
         try:
-            engine = self._open()
+            # the spool waits until this write shows the database takes writes
+            engine = self._open(flush=False)
         except Exception as exc:   # bad URL, missing driver, server down, schema: spool
             self._give_up(batch, exc)
             return len(batch)
@@ -171,9 +197,13 @@ class ProfileRepo:
         except IntegrityError:
             raise ValueError(f"a profile with one of these ids is already stored: "
                              f"{ids[:5]}{'...' if len(ids) > 5 else ''}") from None
-        except (SQLAlchemyError, OSError) as exc:   # locked too long, read-only, gone
+        except (SQLAlchemyError, OSError, ValueError) as exc:
+            # locked too long, read-only, full, gone; ValueError: a driver refusing
+            # a value (codec.py escapes what it knows of): spooled, never lost
             self._give_up(batch, exc)
             return len(batch)
+        self._db_writable = True
+        self.last_outcome = StoreOutcome(STORED, _safe_url(self.url))
         if self.spool.pending():
             self._flush_spool()
         return len(batch)
@@ -196,31 +226,41 @@ class ProfileRepo:
         run_write(engine, work, self.timeout)
 
     def _give_up(self, batch: List[Profile], exc: BaseException) -> None:
-        self._ready = False   # open again (and flush the spool) on the next call
+        self._ready = False        # open again on the next call
+        self._db_writable = False  # and leave the spool alone until a write succeeds
         self.last_error = exc
-        self._spool_or_warn(batch, exc)
+        self.last_outcome = self._spool_or_warn(batch, exc)
 
-    def _spool_or_warn(self, batch: List[Profile], exc: BaseException) -> None:
+    def _spool_or_warn(self, batch: List[Profile], exc: BaseException) -> StoreOutcome:
         what = f"profile {batch[0].id}" if len(batch) == 1 else f"{len(batch)} profiles"
+        reason = f"could not store {what} in {_safe_url(self.url)}: {_short(exc)}"
         try:
             self.spool.append(batch)
-        except OSError as spool_exc:
-            warnings.warn(StorageWarning(
-                f"could not store {what} in {_safe_url(self.url)} ({_short(exc)}) nor "
-                f"write it to the spool {self.spool.path} ({spool_exc}); it is lost"),
-                stacklevel=5)
-            return
+        except Exception as spool_exc:   # full, read-only, unencodable: say it is lost
+            lost = f"{reason}; nor write it to the spool {self.spool.path}: {spool_exc}"
+            warnings.warn(StorageWarning(f"{lost}; it is lost"), stacklevel=5)
+            return StoreOutcome(LOST, str(self.spool.path), lost)
         warnings.warn(StorageWarning(
             f"could not store {what} in {_safe_url(self.url)} ({_short(exc)}); kept in "
             f"the spool {self.spool.path} until the database can be written"), stacklevel=5)
+        return StoreOutcome(SPOOLED, str(self.spool.path),
+                            f"the database {_safe_url(self.url)} could not be written: "
+                            f"{_short(exc)}")
 
     # -- removing -----------------------------------------------------------------
-    def remove(self, id: str) -> bool:
-        """Delete one profile and its attachments; True if it existed."""
+    # Each method that takes one id or one process name also takes it under the
+    # keyword the Task Profiler documents (profile_id=, process_name=), so that
+    # code written for it runs unchanged; see _one_arg.
+    def remove(self, *args, **kwargs) -> bool:
+        """``remove(id)`` or ``remove(profile_id=...)``: delete one profile and its
+        attachments; True if it existed."""
+        id = _one_arg("remove", args, kwargs, ("id", "profile_id"))
         return self._delete(schema.profiles.c.id == id) > 0
 
-    def remove_by_process(self, name: str) -> int:
-        """Delete every profile of one process; returns how many."""
+    def remove_by_process(self, *args, **kwargs) -> int:
+        """``remove_by_process(name)`` or ``remove_by_process(process_name=...)``:
+        delete every profile of one process; returns how many."""
+        name = _one_arg("remove_by_process", args, kwargs, ("name", "process_name"))
         return self._delete(schema.profiles.c.process_name == name)
 
     def prune(self, older_than: timedelta) -> int:
@@ -243,13 +283,17 @@ class ProfileRepo:
         return run_write(engine, work, self.timeout)
 
     # -- reading one --------------------------------------------------------------
-    def exists(self, id: str) -> bool:
+    def exists(self, *args, **kwargs) -> bool:
+        """``exists(id)`` or ``exists(profile_id=...)``: whether it is stored."""
+        id = _one_arg("exists", args, kwargs, ("id", "profile_id"))
         with self._reader().connect() as conn:
             return conn.execute(sa.select(sa.literal(1)).where(
                 schema.profiles.c.id == id)).first() is not None
 
-    def get(self, id: str) -> Optional[Profile]:
-        """The profile with this id (with its series and stacks), or None."""
+    def get(self, *args, **kwargs) -> Optional[Profile]:
+        """``get(id)`` or ``get(profile_id=...)``: the profile with this id (with its
+        series and stacks), or None."""
+        id = _one_arg("get", args, kwargs, ("id", "profile_id"))
         with self._reader().connect() as conn:
             row = conn.execute(sa.select(schema.profiles).where(
                 schema.profiles.c.id == id)).mappings().first()
@@ -257,7 +301,8 @@ class ProfileRepo:
                 return None
             res = _child_row(conn, schema.profile_resources, id)
             stk = _child_row(conn, schema.profile_stacks, id)
-        return codec.profile_from_row(row, res, stk)
+            mem = _child_row(conn, schema.profile_memory, id)
+        return codec.profile_from_row(row, res, stk, mem)
 
     def resources(self, id: str) -> pd.DataFrame:
         """The resource time series of one profile, one float64 column per measured
@@ -301,8 +346,11 @@ class ProfileRepo:
         times in storage order). Dtypes: see ``dprof.repo.frames``."""
         return self.query()
 
-    def get_by_process(self, name: str) -> pd.DataFrame:
-        return self.query(process=name)
+    def get_by_process(self, *args, **kwargs) -> pd.DataFrame:
+        """``get_by_process(name)`` or ``get_by_process(process_name=...)``: that
+        process's profiles, as ``query(process=name)``."""
+        return self.query(process=_one_arg("get_by_process", args, kwargs,
+                                           ("name", "process_name")))
 
     def query(self, process: StrFilter = None, stage: StrFilter = None, env: StrFilter = None,
               status: StrFilter = None, since: Union[datetime, str, None] = None,
@@ -311,7 +359,8 @@ class ProfileRepo:
 
         ``process``/``stage``/``env``/``status``: a value or a list of values.
         ``since`` (inclusive) / ``until`` (exclusive): bounds on ``task_start_time``
-        (timezone-aware datetimes). ``limit``: keep only the most recent ``limit``."""
+        (datetimes; a naive one is local time, as in Profile; an ISO string without
+        a zone is UTC). ``limit``: keep only the most recent ``limit``."""
         from dprof.repo import frames
 
         t = schema.profiles
@@ -387,6 +436,31 @@ class ProfileRepo:
 
 
 # -- helpers -----------------------------------------------------------------------
+def _one_arg(method: str, args: tuple, kwargs: dict, names: Sequence[str]) -> str:
+    """The single str argument of ``method``, given positionally or under one of
+    ``names`` (dprof's own name first, then the Task Profiler's). TypeError naming
+    the accepted keywords for anything else, as a plain signature would raise."""
+    accepted = " or ".join(f"{n}=" for n in names)
+    unknown = [k for k in kwargs if k not in names]
+    if unknown:
+        raise TypeError(f"ProfileRepo.{method}() got an unexpected keyword argument "
+                        f"{unknown[0]!r}; it takes one argument, positionally or as "
+                        f"{accepted}")
+    given = list(args) + list(kwargs.values())
+    if len(given) != 1:
+        raise TypeError(f"ProfileRepo.{method}() takes exactly one argument "
+                        f"(positionally or as {accepted}), got {len(given)}")
+    value = given[0]
+    # the Task Profiler's ids were integers (its README: exists(profile_id=123));
+    # dprof's are text, so an int is looked up as its decimal text
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise TypeError(f"ProfileRepo.{method}() needs a str (or an int id), got "
+                        f"{type(value).__name__} {value!r}")
+    return value
+
+
 def _filtered(stmt, process, stage, env, status, since, until):
     """``stmt`` restricted by the filters that query() and stats() share."""
     t = schema.profiles
@@ -405,12 +479,12 @@ def _filtered(stmt, process, stage, env, status, since, until):
 
 def _insert(conn: Connection, batch: Sequence[Profile]) -> None:
     conn.execute(schema.profiles.insert(), [codec.profile_row(p) for p in batch])
-    res = [r for r in (codec.resources_row(p) for p in batch) if r is not None]
-    if res:
-        conn.execute(schema.profile_resources.insert(), res)
-    stk = [r for r in (codec.stacks_row(p) for p in batch) if r is not None]
-    if stk:
-        conn.execute(schema.profile_stacks.insert(), stk)
+    by_table: Dict[str, list] = {}
+    for p in batch:
+        for table, row in codec.child_rows(p):
+            by_table.setdefault(table, []).append(row)
+    for table, rows in by_table.items():
+        conn.execute(schema.metadata.tables[table].insert(), rows)
 
 
 def _fetch_all(conn: Connection, stmt) -> list:
@@ -440,8 +514,9 @@ def _as_values(label: str, value: StrFilter) -> Optional[List[str]]:
 
 
 def _us(label: str, value) -> int:
-    """since/until as microseconds: a timezone-aware datetime, or an ISO 8601 string
-    (a string without a zone is read as UTC)."""
+    """since/until as microseconds: a datetime (a naive one is local time, as in
+    Profile), or an ISO 8601 string (a string without a zone is read as UTC, as the
+    command line's --since always has)."""
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)

@@ -75,4 +75,43 @@ profile_stacks = Table(
     Column("data", LargeBinary, nullable=False),
 )
 
-CHILD_TABLES = (profile_resources, profile_stacks)
+# One row per profile with sampled allocations: zlib-compressed JSON of
+# MemoryProfile.to_dict() (revision 0005).
+profile_memory = Table(
+    "profile_memory", metadata,
+    Column("profile_id", String(64), ForeignKey("profiles.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("encoding", String(32), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+CHILD_TABLES = (profile_resources, profile_stacks, profile_memory)
+
+# The service's jobs (revision 4, dprof/service/store.py): one row per submitted job;
+# ``profile_id`` is the stored result (the profile's id is the job's id). Times are
+# microseconds since 1970 as above; ``spec`` and ``result`` are JSON objects.
+service_jobs = Table(
+    "service_jobs", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("algorithm", String(255), nullable=False),
+    Column("input_size", BigInteger, nullable=False),
+    Column("iterations", Integer, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("comparison_id", String(64)),
+    Column("correlation_id", String(64), nullable=False),
+    Column("predicted_seconds", Float),
+    Column("created_us", BigInteger, nullable=False),
+    Column("started_us", BigInteger),
+    Column("finished_us", BigInteger),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("worker", String(255)),
+    Column("worker_host", String(255)),
+    Column("error", Text),
+    Column("profile_id", String(64)),
+    Column("result", Text),
+    Index("ix_service_jobs_status", "status"),
+    Index("ix_service_jobs_created_us", "created_us"),
+    Index("ix_service_jobs_comparison_id", "comparison_id"),
+)

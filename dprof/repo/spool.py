@@ -5,7 +5,10 @@ Appends and flushes hold an exclusive ``flock`` on the spool file, so processes
 spooling and flushing at the same time neither interleave lines nor lose any.
 A flush inserts the profiles whose ids are not stored yet (so a flush that was cut
 short is simply repeated) and then empties the file. Lines that cannot be read back
-are moved to ``<spool>.rejected`` rather than dropped.
+are moved to ``<spool>.rejected`` rather than dropped. An append that fails (disk
+full) truncates the file back to where it was; one that was killed mid-line leaves a
+cut line, which the next append ends with a newline so that only that line is
+unreadable.
 """
 from __future__ import annotations
 
@@ -39,15 +42,28 @@ class Spool:
             os.close(fd)   # also releases the lock
 
     def append(self, profiles: Sequence[Profile]) -> None:
-        """Append profiles (raises OSError when the spool cannot be written)."""
+        """Append profiles (raises OSError when the spool cannot be written, and
+        then leaves the file as it was: a full disk cuts no line in half)."""
         payload = "".join(json.dumps(p.to_dict(), separators=(",", ":")) + "\n"
                           for p in profiles).encode("utf-8")
         with self._locked(create=True) as fd:
-            view = memoryview(payload)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                # the last line was cut (a writer killed mid-append): end it, so that
+                # it alone goes to .rejected and these profiles stay readable
+                payload = b"\n" + payload
+            try:
+                view = memoryview(payload)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+            except OSError:
+                try:
+                    os.ftruncate(fd, size)     # no half line left behind
+                except OSError:
+                    pass
+                raise
 
     def pending(self) -> bool:
         """True when the spool holds something (cheap: one stat)."""

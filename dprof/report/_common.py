@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
-import site
 import sys
-import sysconfig
 from typing import Dict, Iterable, Tuple
 
 from dprof.stacks.model import (CATEGORIES, CPU_NATIVE, CPU_PYTHON, WAIT_GIL, WAIT_IO,
@@ -39,25 +37,10 @@ def _dir_prefix(path: str) -> str:
     return path if path.endswith(os.sep) else path + os.sep
 
 
-@functools.lru_cache(maxsize=1)
 def library_prefixes() -> Tuple[str, ...]:
     """Directories whose files are not the user's code: the stdlib, site dirs, dprof."""
-    dirs = set()
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        for scheme_vars in ({}, {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}):
-            try:
-                dirs.add(sysconfig.get_paths(vars=scheme_vars)[key])
-            except (KeyError, ValueError):
-                pass
-    try:
-        dirs.update(site.getsitepackages())
-    except AttributeError:      # some virtualenv versions ship a site.py without it
-        pass
-    user_site = getattr(site, "getusersitepackages", lambda: None)()
-    if user_site:
-        dirs.add(user_site)
-    dirs.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # dprof/
-    return tuple(sorted(_dir_prefix(d) for d in dirs if d))
+    from dprof.stacks.user_code import library_prefixes as prefixes
+    return prefixes()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -71,7 +54,10 @@ def is_user_code(filename: str) -> bool:
     parts = path.split(os.sep)
     if "site-packages" in parts or "dist-packages" in parts:
         return False
-    return not any(path.startswith(prefix) for prefix in library_prefixes())
+    if any(path.startswith(prefix) for prefix in library_prefixes()):
+        return False
+    from dprof.stacks.user_code import _library_prefixes
+    return not any(path.startswith(prefix) for prefix in _library_prefixes())
 
 
 _DPROF_DIR = _dir_prefix(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -82,25 +68,38 @@ def is_dprof_code(filename: str) -> bool:
     return bool(filename) and os.path.normcase(os.path.abspath(filename)).startswith(_DPROF_DIR)
 
 
-def is_profiler_overhead(frames) -> bool:
+def is_profiler_overhead(frames, user=None) -> bool:
     """True when a stack passes through dprof's own code *below* the user's deepest
     frame: time dprof spent recording a nested profile (measuring, building it,
     opening the database and storing it) inside the program being profiled. dprof
     frames above the user's code (the ``dprof run`` launcher) do not count."""
+    user = user or is_user_code
     deepest_user = -1
     for i, frame in enumerate(frames):
-        if is_user_code(frame.filename):
+        if user(frame.filename):
             deepest_user = i
     if deepest_user < 0:
         return False
     return any(is_dprof_code(f.filename) for f in frames[deepest_user + 1:])
 
 
-def frame_filter(include_libraries: bool):
-    """A predicate on frames: everything, or only the user's code."""
+def frame_filter(include_libraries: bool, profile=None):
+    """A predicate on frames: everything, or only the user's code (as ``profile``'s
+    ``meta["user_code"]`` describes it, see ``user_code.py``; without a profile, or
+    without roots in it, every file that is not a library or dprof)."""
     if include_libraries:
         return lambda frame: True
-    return lambda frame: is_user_code(frame.filename)
+    user = user_predicate(profile)
+    return lambda frame: user(frame.filename)
+
+
+def user_predicate(profile=None):
+    """filename -> is it the user's code, for ``profile``."""
+    if profile is None:
+        return is_user_code
+    from dprof.stacks.user_code import UserCode
+    found = UserCode.of(profile)
+    return found if found.has_roots else is_user_code
 
 
 def short_path(filename: str) -> str:
@@ -131,6 +130,40 @@ def frame_label(frame: Frame, lines: bool = True, short: bool = True) -> str:
     if lines and frame.line > 0:
         where = f"{where}:{frame.line}"
     return f"{frame.function} ({where})" if where else frame.function
+
+
+def encodable(text):
+    """``text`` with every character UTF-8 cannot encode (a lone surrogate: a file
+    name that was not valid UTF-8, a hand-edited profile) written as ``\\udXXX``, so
+    that no output of a report fails to print or to save. Cheap when there is none;
+    anything but a str (a binary format) is returned as it is."""
+    if not isinstance(text, str):
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def encodable_output(render):
+    """Decorate a renderer that returns text: its text is ``encodable``."""
+    @functools.wraps(render)
+    def wrapper(*args, **kwargs):
+        return encodable(render(*args, **kwargs))
+    return wrapper
+
+
+def source_line(filename: str, line: int) -> str:
+    """The stripped source of ``filename:line``, or "" when it cannot be read (no such
+    file, or a name the file system cannot take: a lone surrogate, a NUL)."""
+    import linecache
+    if line <= 0:
+        return ""
+    try:
+        return linecache.getline(filename, line).strip()
+    except (OSError, ValueError):           # UnicodeEncodeError is a ValueError
+        return ""
 
 
 def empty_by_category() -> Dict[str, float]:

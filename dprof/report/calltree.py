@@ -9,13 +9,19 @@ from __future__ import annotations
 import io
 from typing import List, Optional
 
-from dprof.report._common import (check_profile, check_threshold, percent, use_rich)
+from dprof.report._common import (check_profile, check_threshold, encodable_output, percent,
+                                  use_rich)
 from dprof.report.tree import Node, build_tree
 from dprof.stacks.model import CATEGORIES, StackProfile
 
 # Compact names for the per-node breakdown.
 _SHORT = {"cpu_python": "py", "cpu_native": "c", "wait_io": "io", "wait_gil": "gil",
           "wait_sleep": "sleep"}
+
+
+#: Deeper than this, a row shows its depth and only the innermost guide columns, so that
+#: a 50,000-deep recursion gives 50,000 short lines rather than gigabytes of indentation.
+MAX_INDENT = 40
 
 
 def breakdown(node: Node) -> str:
@@ -36,8 +42,20 @@ def calltree_lines(profile: StackProfile, *, threshold: float = 1.0, lines: bool
                       include_libraries=include_libraries)
     whole = root.total
     out: List[tuple] = []
-
-    def visit(node: Node, prefix: str, child_prefix: str, depth: int) -> None:
+    # An explicit stack instead of recursion (a deep recursion in the profile is a deep
+    # tree). Each entry: (node or hidden list, branch, guide columns of its parent,
+    # depth); the guides are "│  " / "   " columns, at most MAX_INDENT of them kept.
+    todo: List[tuple] = [(root, "", "", 0)]
+    while todo:
+        entry, branch, guides, depth = todo.pop()
+        marker = f"[depth {depth}] " if depth - 1 > MAX_INDENT else ""
+        prefix = marker + guides + branch
+        if isinstance(entry, list):
+            secs = sum(k.total for k in entry)
+            out.append((prefix, None, f"{secs:.3f}s {percent(secs, whole):5.1f}%  "
+                                      f"[{len(entry)} more below {threshold:g}%]"))
+            continue
+        node = entry
         out.append((prefix, node, ""))
         if max_depth is not None and depth >= max_depth:
             kids, hidden = [], node.sorted_children()
@@ -48,21 +66,18 @@ def calltree_lines(profile: StackProfile, *, threshold: float = 1.0, lines: bool
         entries: List[object] = list(kids)
         if hidden:
             entries.append(hidden)
-        for i, entry in enumerate(entries):
+        if depth > 0:
+            guides += "   " if branch.startswith("└") else "│  "
+            if len(guides) > 3 * MAX_INDENT:       # every column is 3 characters
+                guides = guides[3:]
+        for i in reversed(range(len(entries))):       # pushed last first: popped in order
             last = i == len(entries) - 1
-            branch, cont = ("└─ ", "   ") if last else ("├─ ", "│  ")
-            if isinstance(entry, list):
-                secs = sum(k.total for k in entry)
-                out.append((child_prefix + branch, None,
-                            f"{secs:.3f}s {percent(secs, whole):5.1f}%  "
-                            f"[{len(entry)} more below {threshold:g}%]"))
-            else:
-                visit(entry, child_prefix + branch, child_prefix + cont, depth + 1)
-
-    visit(root, "", "", 0)
+            todo.append((entries[i], "└─ " if last else "├─ ", guides, depth + 1))
     return out
 
 
+
+@encodable_output
 def render_calltree(profile: StackProfile, *, threshold: float = 1.0, lines: bool = False,
                     by_thread: bool = False, include_libraries: bool = True,
                     max_depth: Optional[int] = None, color: Optional[bool] = None,

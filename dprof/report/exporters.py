@@ -10,7 +10,7 @@
   a flame chart of the aggregate, not the real timeline. Times are integer microseconds
   computed from cumulative sums, so events nest exactly.
 - collapsed stacks (flamegraph.pl, inferno, speedscope): ``frame;frame;frame count``,
-  root first, one line per distinct stack; the count is integer microseconds by default
+  root first, one line per distinct stack, each frame ``function (file:line)``; the count is integer microseconds by default
   (``unit="us"``) or the number of samples (``unit="samples"``).
 - pprof (``go tool pprof``, Pyroscope, Google Cloud Profiler): the gzipped protobuf of
   ``profile.proto``, encoded here by hand. Sample types ``samples/count`` and
@@ -23,7 +23,7 @@ import gzip
 import json
 from typing import Dict, Iterable, List, Tuple
 
-from dprof.report._common import check_profile, frame_label
+from dprof.report._common import encodable_output, check_profile, frame_label
 from dprof.stacks.model import Frame, StackProfile
 
 SPEEDSCOPE_SCHEMA = "https://www.speedscope.app/file-format-schema.json"
@@ -126,11 +126,14 @@ def _collapsed_name(frame: Frame, lines: bool) -> str:
     return frame_label(frame, lines, short=False).replace(";", ":").replace("\n", " ")
 
 
-def to_collapsed(profile: StackProfile, *, unit: str = "us", lines: bool = False,
+@encodable_output
+def to_collapsed(profile: StackProfile, *, unit: str = "us", lines: bool = True,
                  by_thread: bool = False) -> str:
     """Collapsed stacks, one ``root;...;leaf count`` line per distinct stack, sorted.
 
     unit: "us" (count = integer microseconds, rounded per line) or "samples".
+    lines: name frames ``function (file:line)``, the line executing in each frame, as
+        py-spy does (False: ``function (file)``, one name per function).
     by_thread: start every stack with a ``thread <tid>`` frame.
     """
     check_profile(profile)
@@ -227,9 +230,12 @@ def to_pprof(profile: StackProfile) -> bytes:
     if profile.effective_hz > 0:
         tail += _field_varint(12, round(1e9 / profile.effective_hz))       # period
     tail += _field_varint(14, s("wall"))                                    # default_sample_type
-    strings = b"".join(_field_bytes(6, text.encode("utf-8")) for text in s.table)
+    # a lone surrogate in a name is escaped, as in every text output
+    strings = b"".join(_field_bytes(6, text.encode("utf-8", "backslashreplace"))
+                       for text in s.table)
     return gzip.compress(bytes(body) + strings + bytes(tail), mtime=0)
 
 
+@encodable_output
 def write_json(data: dict) -> str:
     return json.dumps(data, separators=(",", ":"))

@@ -24,7 +24,8 @@ from html import escape
 from typing import Dict, List, Optional, Tuple
 
 from dprof.report._common import (CATEGORY_COLOURS, CATEGORY_LABELS, check_profile,
-                                  dominant_category, format_seconds, module_of, percent)
+                                  dominant_category, encodable_output, format_seconds,
+                                  module_of, percent)
 from dprof.report.tree import Node, build_tree
 from dprof.stacks.model import CATEGORIES, StackProfile
 
@@ -72,17 +73,18 @@ def diff_colour(delta: float, max_abs: float) -> str:
 def _layout(root: Node, scale: float, min_width: float) -> List[Tuple[Node, int, float, float]]:
     """(node, depth, x, width) for every node at least ``min_width`` px wide."""
     out = []
-
-    def place(node: Node, depth: int, x: float) -> None:
+    todo = [(root, 0, 0.0)]          # an explicit stack: a deep recursion is a deep tree
+    while todo:
+        node, depth, x = todo.pop()
         w = node.total * scale
         if w < min_width:
-            return
+            continue
         out.append((node, depth, x, w))
+        placed_kids = []
         for child in node.sorted_children():
-            place(child, depth + 1, x)
+            placed_kids.append((child, depth + 1, x))
             x += child.total * scale
-
-    place(root, 0, 0.0)
+        todo.extend(reversed(placed_kids))      # popped in order: pre-order output
     return out
 
 
@@ -137,6 +139,7 @@ def _check(style: str, width: int) -> None:
         raise ValueError(f"width must be an integer number of pixels >= 100, got {width!r}")
 
 
+@encodable_output
 def flamegraph_svg(profile: StackProfile, *, style: str = "icicle",
                    colour_by: str = "category", width: int = 1200, lines: bool = False,
                    by_thread: bool = False, include_libraries: bool = True,
@@ -163,12 +166,17 @@ def flamegraph_svg(profile: StackProfile, *, style: str = "icicle",
 
 
 def _paired(primary: Node, other: Optional[Node], out: Dict[int, float]) -> None:
-    """For every node of ``primary``, the inclusive seconds of the same path in ``other``."""
-    out[id(primary)] = other.total if other is not None else 0.0
-    for key, child in primary.children.items():
-        _paired(child, other.children.get(key) if other is not None else None, out)
+    """For every node of ``primary``, the inclusive seconds of the same path in ``other``
+    (walked with an explicit stack, not recursion)."""
+    todo = [(primary, other)]
+    while todo:
+        node, twin = todo.pop()
+        out[id(node)] = twin.total if twin is not None else 0.0
+        for key, child in node.children.items():
+            todo.append((child, twin.children.get(key) if twin is not None else None))
 
 
+@encodable_output
 def diff_flamegraph_svg(before: StackProfile, after: StackProfile, *,
                         width_from: str = "after", style: str = "icicle",
                         width: int = 1200, lines: bool = False,

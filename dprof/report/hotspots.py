@@ -14,14 +14,13 @@ does not double-count); its *self* is the time attributed to its lines.
 from __future__ import annotations
 
 import io
-import linecache
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from dprof.report._common import (CATEGORY_LABELS, add_into, check_profile,
-                                  check_threshold, empty_by_category, frame_filter,
-                                  is_profiler_overhead,
-                                  percent, short_path, use_rich)
+from dprof.report._common import (CATEGORY_LABELS, add_into, check_profile, check_threshold,
+                                  empty_by_category, encodable_output, frame_filter,
+                                  is_profiler_overhead, percent, short_path, source_line,
+                                  use_rich, user_predicate)
 from dprof.stacks.model import (CATEGORIES, CPU_NATIVE, CPU_PYTHON, WAIT_GIL, WAIT_IO,
                                 WAIT_SLEEP, Frame, StackProfile)
 
@@ -72,8 +71,9 @@ def profiler_overhead_seconds(profile: StackProfile) -> float:
     """Seconds the profiled program spent inside dprof recording nested profiles
     (``@profiler`` calls inside a profiled run): measuring, building the record,
     opening the database and storing. Left off the user's lines by ``hotspots``."""
+    user = user_predicate(profile)
     return sum(row.seconds for row in profile.rows
-               if is_profiler_overhead(profile.stack_frames(row.stack_id)))
+               if is_profiler_overhead(profile.stack_frames(row.stack_id), user))
 
 
 def hotspots(profile: StackProfile, *, threshold: float = 0.0,
@@ -89,12 +89,13 @@ def hotspots(profile: StackProfile, *, threshold: float = 0.0,
     threshold = check_threshold(threshold)
     if sort not in SORT_KEYS:
         raise ValueError(f"sort must be one of {SORT_KEYS}, got {sort!r}")
-    wanted = frame_filter(include_libraries)
+    wanted = frame_filter(include_libraries, profile)
+    user = user_predicate(profile)
     whole = profile.total_seconds()
     by_line: Dict[Tuple[str, int], LineHotspot] = {}
     for row in profile.rows:
         frames = profile.stack_frames(row.stack_id)
-        if not include_libraries and is_profiler_overhead(frames):
+        if not include_libraries and is_profiler_overhead(frames, user):
             continue    # dprof's own time, not the line's: see profiler_overhead_seconds
         frame = _attributed_frame(frames, wanted)
         if frame is None:
@@ -102,8 +103,7 @@ def hotspots(profile: StackProfile, *, threshold: float = 0.0,
         key = (frame.filename, frame.line)
         spot = by_line.get(key)
         if spot is None:
-            source = linecache.getline(frame.filename, frame.line).strip() \
-                if frame.line > 0 else ""
+            source = source_line(frame.filename, frame.line)
             spot = by_line[key] = LineHotspot(frame.filename, frame.line, frame.function, source)
         add_into(spot.seconds, row.category, row.seconds)
     rows = []
@@ -125,7 +125,8 @@ def function_hotspots(profile: StackProfile, *, threshold: float = 0.0,
     as ``hotspots``. ``threshold`` hides functions whose total is under that percent."""
     check_profile(profile)
     threshold = check_threshold(threshold)
-    wanted = frame_filter(include_libraries)
+    wanted = frame_filter(include_libraries, profile)
+    user = user_predicate(profile)
     whole = profile.total_seconds()
     funcs: Dict[Tuple[str, str], FunctionHotspot] = {}
 
@@ -139,7 +140,7 @@ def function_hotspots(profile: StackProfile, *, threshold: float = 0.0,
 
     for row in profile.rows:
         stack = profile.stack_frames(row.stack_id)
-        if not include_libraries and is_profiler_overhead(stack):
+        if not include_libraries and is_profiler_overhead(stack, user):
             continue    # dprof's own recording time, as in hotspots()
         frames = [f for f in stack if wanted(f)]
         if not frames:
@@ -178,6 +179,7 @@ def _cells(spot: LineHotspot) -> List[str]:
     return [f"{v:.1f}%" if v > 0 else "" for v in values] + [f"{spot.percent['total']:.1f}%"]
 
 
+@encodable_output
 def render_hotspots(profile: StackProfile, *, threshold: float = 1.0,
                     include_libraries: bool = False, sort: str = "time",
                     limit: Optional[int] = 40, color: Optional[bool] = None,

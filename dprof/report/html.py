@@ -17,7 +17,7 @@ from importlib import resources as _package_files
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from dprof.report._common import (CATEGORY_COLOURS, CATEGORY_LABELS, check_profile,
-                                  format_seconds, percent, short_path)
+                                  encodable_output, format_seconds, percent, short_path)
 from dprof.report.hotspots import function_hotspots, hotspots
 from dprof.report.tree import Node, build_tree
 from dprof.stacks.model import CATEGORIES, StackProfile
@@ -27,11 +27,23 @@ def _asset(name: str) -> str:
     return _package_files.files("dprof.report").joinpath("assets").joinpath(name).read_text("utf-8")
 
 
-def _tree_json(node: Node, whole: float, min_fraction: float) -> list:
-    kids = [_tree_json(k, whole, min_fraction) for k in node.sorted_children()
-            if whole > 0 and k.total / whole >= min_fraction]
-    return [node.name, node.filename, node.line or 0, node.total, node.self_total,
-            [node.seconds[c] for c in CATEGORIES], kids]
+def _tree_json(root: Node, whole: float, min_fraction: float) -> list:
+    """The tree as a flat, pre-order list of ``[name, file, line, total, self,
+    [seconds per category], parent index]`` (-1 for the root), leaving out nodes
+    under ``min_fraction`` of ``whole`` and their subtrees. Flat, not nested: nested
+    lists as deep as a deep recursion would overflow ``json.dumps`` (and the page's
+    script), and building it walks an explicit stack."""
+    out: list = []
+    todo = [(root, -1)]
+    while todo:
+        node, parent = todo.pop()
+        index = len(out)
+        out.append([node.name, node.filename, node.line or 0, node.total, node.self_total,
+                    [node.seconds[c] for c in CATEGORIES], parent])
+        kids = [k for k in node.sorted_children()
+                if whole > 0 and k.total / whole >= min_fraction]
+        todo.extend((k, index) for k in reversed(kids))
+    return out
 
 
 def _script_json(data) -> str:
@@ -179,6 +191,9 @@ def resource_plots(series: Mapping[str, Sequence],
     if missing is None:
         missing = getattr(series, "attrs", {}).get("missing") or {}
     columns = list(series.keys())
+    if not columns:         # a run shorter than one sampling interval has no samples
+        return ('<div class="plots"><p class="missing">no resource samples: the run '
+                'ended before the sampler\'s first interval</p></div>')
     if "timestamp" not in columns:
         raise ValueError(f"resource series need a 'timestamp' column; got {columns}")
     times = _numbers(series["timestamp"])
@@ -198,6 +213,7 @@ def resource_plots(series: Mapping[str, Sequence],
 
 # -- the page ------------------------------------------------------------------------------
 
+@encodable_output
 def html_report(profile: StackProfile, *, title: str = "dprof report",
                 resources: Optional[Mapping[str, Sequence]] = None,
                 resources_missing: Optional[Mapping[str, str]] = None,
@@ -230,7 +246,7 @@ def html_report(profile: StackProfile, *, title: str = "dprof report",
         profile = profile.stacks
     check_profile(profile)
     root = build_tree(profile, lines=lines)
-    data = {"tree": _tree_json(root, root.total, min_fraction),
+    data = {"nodes": _tree_json(root, root.total, min_fraction),
             "categories": list(CATEGORIES),
             "labels": [CATEGORY_LABELS[c] for c in CATEGORIES],
             "colours": [CATEGORY_COLOURS[c] for c in CATEGORIES]}

@@ -1,8 +1,8 @@
 """The resource charts a report shows for a recorded profile.
 
 A profile's series holds the sampler's raw columns: cumulative counters (CPU
-seconds, bytes read) and byte counts, 41 of them. A reader wants a few of them as
-rates and in readable units: CPU percent rather than CPU seconds so far, MB/s
+seconds, bytes read), byte counts and GPU gauges, 43 of them. A reader wants a few of them as
+rates and in readable units: CPU percent rather than CPU seconds so far, MiB/s
 rather than a byte counter. ``panel()`` derives those, keeps a chart for a series
 the sampler could not give (with its reason, never as zeros), and thins long runs
 to a number of points a page can draw.
@@ -13,6 +13,7 @@ from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from dprof.resources.columns import ADDED_LATER, NOT_RECORDED
 from dprof.resources.series import ResourceSeries
 
 MAX_POINTS = 2000
@@ -34,17 +35,27 @@ def _column(column: str, scale: float = 1.0) -> Callable[[ResourceSeries], np.nd
 CHARTS: Tuple[Tuple[str, Callable[[ResourceSeries], np.ndarray], Tuple[str, ...]], ...] = (
     ("process CPU (% of one core)", lambda s: s.cpu_percent(), ("cpu_user_s", "cpu_system_s")),
     ("resident memory (MiB)", _column("rss_bytes", _MIB), ("rss_bytes",)),
-    ("disk read (MB/s)", _rate("read_bytes", 1e6), ("read_bytes",)),
-    ("disk write (MB/s)", _rate("write_bytes", 1e6), ("write_bytes",)),
+    ("disk read (MiB/s)", _rate("read_bytes", _MIB), ("read_bytes",)),
+    ("disk write (MiB/s)", _rate("write_bytes", _MIB), ("write_bytes",)),
     ("threads running", _column("threads_running"), ("threads_running",)),
     ("threads in disk wait", _column("threads_disk_wait"), ("threads_disk_wait",)),
     ("system CPU (% of all CPUs)", lambda s: s.system_cpu_percent(),
      ("sys_cpu_busy_s", "sys_cpu_total_s")),
-    ("network sent (MB/s, namespace)", _rate("net_sent_bytes", 1e6), ("net_sent_bytes",)),
-    ("network received (MB/s, namespace)", _rate("net_recv_bytes", 1e6), ("net_recv_bytes",)),
+    ("network sent (MiB/s, namespace)", _rate("net_sent_bytes", _MIB), ("net_sent_bytes",)),
+    ("network received (MiB/s, namespace)", _rate("net_recv_bytes", _MIB), ("net_recv_bytes",)),
     ("GPU utilisation (%)", _column("gpu_util_percent"), ("gpu_util_percent",)),
     ("GPU memory used (MiB)", _column("gpu_mem_used_bytes", _MIB), ("gpu_mem_used_bytes",)),
+    ("GPU temperature (°C, hottest)", _column("gpu_temperature_c"), ("gpu_temperature_c",)),
+    ("GPU power (W)", _column("gpu_power_w"), ("gpu_power_w",)),
 )
+
+def _not_recorded(columns: Mapping[str, np.ndarray], needs: Tuple[str, ...]) -> Optional[str]:
+    """The reason for a chart whose columns this series predates (a stored series
+    from before the column existed: its chart says so instead of vanishing)."""
+    for c in needs:
+        if c not in columns and ADDED_LATER.get(c) in columns:
+            return NOT_RECORDED.format(c)
+    return None
 
 
 def panel(resources: Mapping[str, Sequence],
@@ -52,8 +63,8 @@ def panel(resources: Mapping[str, Sequence],
                                                                   Dict[str, str]]:
     """(series, missing) for ``html_report``: ``timestamp`` and one entry per chart of
     ``CHARTS`` whose raw columns the profile has; a chart whose columns the sampler
-    could not give is all NaN and ``missing`` says why. ValueError without a
-    ``timestamp`` column.
+    could not give is all NaN and ``missing`` says why. An empty series (no sample
+    was taken) gives an empty series; ValueError without a ``timestamp`` column.
 
     The sampler reads columns in tiers (CPU and I/O every sample, thread states every
     10 ms, system-wide figures every 100 ms; NaN in between), so each chart is derived
@@ -61,6 +72,8 @@ def panel(resources: Mapping[str, Sequence],
     ``MIN_INTERVAL_S``, and then shown on one common time grid: each grid point takes
     the value of the chart's interval that contains it."""
     missing = dict(missing or {})
+    if not resources:       # a run shorter than one sampling interval: no samples
+        return {}, missing
     if "timestamp" not in resources:
         raise ValueError(f"resource series need a 'timestamp' column; got {sorted(resources)}")
     columns = {k: np.asarray(v, dtype=np.float64) for k, v in resources.items()}
@@ -71,9 +84,11 @@ def panel(resources: Mapping[str, Sequence],
     out: Dict[str, np.ndarray] = {"timestamp": grid}
     out_missing: Dict[str, str] = {}
     for title, derive, needs in CHARTS:
-        if not all(c in columns for c in needs):
+        reason = _not_recorded(columns, needs)
+        if reason is None and not all(c in columns for c in needs):
             continue        # a series from a sampler without these columns
-        reason = next((missing[c] for c in needs if c in missing), None)
+        if reason is None:
+            reason = next((missing[c] for c in needs if c in missing), None)
         if reason is not None:
             out[title] = np.full(len(grid), np.nan)
             out_missing[title] = reason

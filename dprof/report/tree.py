@@ -4,15 +4,16 @@ text, the flamegraphs and the HTML report).
 A node stands for one frame reached by one path from the root; its ``seconds`` are the
 time of every row whose stack passes through it (inclusive), ``self_seconds`` the time
 of rows whose stack ends there. Both are split by category. Recursion needs no special
-care: each level of a recursive call is its own node.
+care: each level of a recursive call is its own node, and nothing here or in the
+reports recurses over the tree (a deep recursion in the profile is a deep tree).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
-from dprof.report._common import (add_into, check_profile, empty_by_category,
-                                  frame_filter, frame_label)
+from dprof.report._common import (add_into, check_profile, empty_by_category, frame_filter,
+                                  frame_label)
 from dprof.stacks.model import Frame, StackProfile
 
 NodeKey = Tuple[str, str, Optional[int]]     # (filename, function, line or None)
@@ -43,10 +44,14 @@ class Node:
         return sorted(self.children.values(), key=lambda n: (n.name, n.filename, n.line or 0))
 
     def walk(self, depth: int = 0) -> Iterator[Tuple["Node", int]]:
-        """Pre-order (node, depth), children in ``sorted_children`` order."""
-        yield self, depth
-        for child in self.sorted_children():
-            yield from child.walk(depth + 1)
+        """Pre-order (node, depth), children in ``sorted_children`` order. An explicit
+        stack, not recursion: a 50,000-deep recursion in the profile is a 50,000-deep
+        tree, and nested generators would cost O(depth) per node."""
+        stack = [(self, depth)]
+        while stack:
+            node, d = stack.pop()
+            yield node, d
+            stack.extend((child, d + 1) for child in reversed(node.sorted_children()))
 
     def child(self, key: NodeKey) -> Optional["Node"]:
         return self.children.get(key)
@@ -74,8 +79,9 @@ def build_tree(profile: StackProfile, *, lines: bool = False, by_thread: bool = 
     keep: a custom frame predicate (overrides ``include_libraries``).
     """
     check_profile(profile)
-    wanted = keep or frame_filter(include_libraries)
+    wanted = keep or frame_filter(include_libraries, profile)
     root = Node(ROOT_NAME)
+    labels: Dict[NodeKey, str] = {}      # a recursion repeats one frame at every level
     for row in profile.rows:
         frames = [f for f in profile.stack_frames(row.stack_id) if wanted(f)]
         if not frames and profile.stacks[row.stack_id]:
@@ -85,11 +91,11 @@ def build_tree(profile: StackProfile, *, lines: bool = False, by_thread: bool = 
         if by_thread:
             name = profile.thread_names.get(row.thread_id, "")
             label = f"thread {row.thread_id}" + (f" ({name})" if name else "")
-            node = _child(node, ("", label, None), label, Frame("", label, 0))
+            node = _child(node, ("", label, None), Frame("", label, 0), name=label)
             path.append(node)
         for frame in frames:
             key = node_key(frame, lines)
-            node = _child(node, key, frame_label(frame, lines), frame, lines)
+            node = node.children.get(key) or _child(node, key, frame, lines, labels)
             path.append(node)
         for visited in path:
             add_into(visited.seconds, row.category, row.seconds)
@@ -98,9 +104,16 @@ def build_tree(profile: StackProfile, *, lines: bool = False, by_thread: bool = 
     return root
 
 
-def _child(parent: Node, key: NodeKey, name: str, frame: Frame, lines: bool = True) -> Node:
+def _child(parent: Node, key: NodeKey, frame: Frame, lines: bool = True,
+           labels: Optional[Dict[NodeKey, str]] = None, name: Optional[str] = None) -> Node:
     node = parent.children.get(key)
     if node is None:
+        if name is None:    # a label costs a relpath: once per frame, not per node
+            name = labels.get(key) if labels is not None else None
+            if name is None:
+                name = frame_label(frame, lines)
+                if labels is not None:
+                    labels[key] = name
         node = Node(name, frame.filename, frame.function, frame.line if lines else None)
         parent.children[key] = node
     return node

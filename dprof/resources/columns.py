@@ -52,12 +52,21 @@ COLUMNS = {
     "gpu_util_percent": ("%", "gauge", "GPU utilisation, averaged over devices (NVML)"),
     "gpu_mem_used_bytes": ("B", "gauge", "GPU memory used, summed over devices (NVML)"),
     "gpu_mem_total_bytes": ("B", "gauge", "GPU memory, summed over devices (NVML)"),
+    "gpu_temperature_c": ("C", "gauge", "GPU die temperature of the hottest device (NVML)"),
+    "gpu_power_w": ("W", "gauge", "GPU power draw, summed over devices (NVML)"),
 }
 
 COLUMN_NAMES = tuple(COLUMNS)
+
+#: Columns the sampler gained after its first release, each with a column stored
+#: beside it since before: a stored series that has the older column but not the
+#: newer one was recorded by a dprof without it (it still loads; readers report
+#: the column missing with `NOT_RECORDED`).
+ADDED_LATER = {"gpu_temperature_c": "gpu_util_percent", "gpu_power_w": "gpu_util_percent"}
+NOT_RECORDED = "not recorded by this profile's dprof (its sampler had no {} column)"
 COUNTER_COLUMNS = frozenset(n for n, (_, kind, _) in COLUMNS.items() if kind == "counter")
 
 
 def unit(column):
-    """The unit of a column: "s", "B", "count" or "%"."""
+    """The unit of a column: "s", "B", "count", "%", "C" (degrees Celsius) or "W"."""
     return COLUMNS[column][0]

@@ -40,6 +40,7 @@ except ImportError:     # pragma: no cover - Windows
     resource = None
 
 from .columns import COLUMN_NAMES
+from dprof._threads import background_thread
 
 _NAN = math.nan
 _INDEX = {name: i for i, name in enumerate(COLUMN_NAMES)}
@@ -145,8 +146,7 @@ class PsutilSampler:
         # The first sample is taken here, not by the thread: a thread needs the GIL
         # to begin, and the profiled work would run unrecorded until it got it.
         self._record()
-        self._thread = threading.Thread(target=self._run, name="dprof-psutil-sampler",
-                                        daemon=True)
+        self._thread = background_thread(self._run, "dprof-psutil-sampler")
         self._thread.start()
 
     def stop(self):
@@ -163,11 +163,23 @@ class PsutilSampler:
         """One sample taken now, as {column: float}."""
         return dict(zip(COLUMN_NAMES, self._read()))
 
-    def columns(self):
-        """{column: memoryview of float64} of the samples held (copies)."""
+    def columns(self, since=None):
+        """{column: memoryview of float64} of the samples held (copies); with
+        ``since`` (monotonic seconds), only those taken at or after it."""
         with self._lock:
-            block = self._data[:, :self._held].copy()
+            first = 0 if since is None else self._first_at_or_after(since)
+            block = self._data[:, first:self._held].copy()
         return {name: memoryview(block[i]) for i, name in enumerate(COLUMN_NAMES)}
+
+    def count_since(self, since):
+        """How many samples held were taken at or after ``since`` (monotonic s)."""
+        with self._lock:
+            return self._held - self._first_at_or_after(since)
+
+    def _first_at_or_after(self, since):
+        # lock held; timestamps only grow
+        stamps = self._data[_INDEX["timestamp"], :self._held]
+        return int(np.searchsorted(stamps, since, side="left"))
 
     def missing(self):
         """{column: reason} for the columns psutil cannot give here (always NaN)."""

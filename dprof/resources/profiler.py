@@ -16,10 +16,13 @@ the GIL; Linux, reads /proc); ``"psutil"`` is `dprof.resources.fallback.PsutilSa
 (a Python thread, for platforms without /proc); ``"auto"`` picks native when it is
 available. Both give the same columns.
 """
+import os
 import sys
 import time
 
 import numpy as np
+
+from dprof.limits import INTERVAL_S, check_range
 
 from .fallback import PsutilSampler
 from .series import ResourceSeries
@@ -32,10 +35,10 @@ def native_unavailable_reason():
     """None when the native sampler can be used here, else why not."""
     if not sys.platform.startswith("linux"):
         return f"the native sampler reads /proc and runs on Linux only (this is {sys.platform})"
-    try:
-        from dprof import _native
-    except ImportError as exc:
-        return f"the extension dprof._native could not be imported: {exc}"
+    from dprof._native_loader import native, reason
+    _native = native()
+    if _native is None:
+        return reason()
     # Until the sampler branch lands, the extension may be built without it.
     if not hasattr(_native, "Sampler"):
         return "this build of dprof._native has no Sampler"
@@ -45,8 +48,27 @@ def native_unavailable_reason():
 def _make_sampler(backend, pid, interval, capacity, children):
     if backend == "psutil":
         return PsutilSampler(pid=pid, interval=interval, capacity=capacity, children=children)
-    from dprof import _native
-    return _native.Sampler(pid=pid, interval=interval, capacity=capacity, children=children)
+    from dprof._native_loader import require
+    return require("the native resource sampler").Sampler(pid=pid, interval=interval, capacity=capacity, children=children)
+
+
+def memory_limit(pid):
+    """(memory.max of ``pid``'s cgroup v2 in bytes, inf when unlimited, None) or
+    (None, why not). Read once at stop, for container_stats' memory_percent."""
+    try:
+        from dprof._native_loader import require
+        _native = require("the cgroup reader")
+        directory, why = _native.cgroup_dir(pid)
+        if directory is None:
+            return None, why
+        values, missing = _native.cgroup_read(directory)
+    except (ImportError, AttributeError) as exc:
+        return None, f"the cgroup reader of dprof._native is not available: {exc}"
+    except (OSError, ValueError) as exc:
+        return None, f"cannot read the cgroup of pid {pid}: {exc}"
+    if "mem_max_bytes" in values:
+        return values["mem_max_bytes"], None
+    return None, missing.get("mem_max_bytes", "memory.max not read")
 
 
 class ResourceProfiler:
@@ -65,6 +87,7 @@ class ResourceProfiler:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         if pid is not None and (not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0):
             raise ValueError(f"pid must be None (this process) or a positive int, got {pid!r}")
+        interval = check_range("interval", interval, INTERVAL_S, " seconds")
         reason = native_unavailable_reason() if backend != "psutil" else None
         if backend == "native" and reason is not None:
             raise RuntimeError(f"backend='native' is not available: {reason}")
@@ -100,7 +123,8 @@ class ResourceProfiler:
         duration = time.monotonic() - self._started_at
         self._started_at = None
         self.samples = self._collect()
-        self.results = summarize(self.samples, duration, self.backend)
+        limit, why = memory_limit(self.pid or os.getpid())
+        self.results = summarize(self.samples, duration, self.backend, limit, why)
         return self.results
 
     def _collect(self):

@@ -3,7 +3,8 @@
 A series is built once from a sampler (native or psutil fallback) when sampling
 stops; it owns copies of the sampler's arrays, so it stays valid after the sampler
 is restarted. Nothing here loops over samples in Python: derived series are numpy
-expressions, statistics go to ``dprof._native.series_stats``, and the DataFrame is
+expressions, statistics go to ``dprof._native.series_stats`` (its numpy twin
+``dprof.pure.stats`` without the extension), and the DataFrame is
 built straight from the arrays.
 
 Time axis: the DataFrame has a float ``elapsed_s`` column (seconds since sampling
@@ -158,12 +159,12 @@ class ResourceSeries:
         """``_native.series_stats`` of a column or derived series, plus ``unit`` and
         ``missing`` (the reason, or None). Counters (cumulative columns; `counter`
         defaults to that) also get delta, elapsed_s, rate_per_s, max_rate_per_s."""
-        from dprof import _native
+        from dprof._native_loader import runtime
 
         values = self.values(column)
         if counter is None:
             counter = column in COUNTER_COLUMNS
-        result = _native.series_stats(np.ascontiguousarray(values, dtype=np.float64),
+        result = runtime().series_stats(np.ascontiguousarray(values, dtype=np.float64),
                                       timestamps=self._arrays["timestamp"] if counter else None,
                                       percentiles=percentiles, counter=counter)
         result["unit"] = COLUMNS[column][0] if column in COLUMNS else (

@@ -4,8 +4,14 @@ Pure functions of a series: no sampling, no state. Units: percent, MB (2**20 byt
 seconds, counts. A value the system could not give is None and its reason is in the
 section's ``missing`` dict (or ``reason`` when the whole section is unavailable),
 never 0. See docs/resources.md for where each number comes from.
+
+Each section also carries the Keystone resource profiler's key names beside
+dprof's own (``cpu.mean_percent`` beside ``cpu.mean``, ...), so that code written
+for Keystone reads its numbers unchanged; docs/compat.md lists them.
 """
 import numpy as np
+
+from .columns import NOT_RECORDED
 
 MB = float(1 << 20)
 #: CPU times advance in clock ticks (10 ms on Linux), so per-interval CPU percent is
@@ -60,6 +66,16 @@ def _percent_section(series, windows, num, den, per_window):
     return {"mean": mean, "max": high, "min": low}
 
 
+def _with_aliases(section, aliases):
+    """``section`` with each ``alias: dprof_key`` pair added (same value)."""
+    for alias, key in aliases.items():
+        section[alias] = section[key]
+    return section
+
+
+_PERCENT_ALIASES = {"mean_percent": "mean", "max_percent": "max", "min_percent": "min"}
+
+
 def _missing(series, columns):
     return {c: series.missing[c] for c in columns if c in series.missing}
 
@@ -82,7 +98,12 @@ def io_section(series):
                                ("read_chars_mb", "read_chars", MB),
                                ("write_chars_mb", "write_chars", MB)):
         out[key] = _scaled(_delta(series, column), scale)
-    for key in ("read_count", "write_count"):
+    # Keystone's names (those of psutil's io_counters): whole counts and bytes
+    for key, column in (("read_bytes", "read_bytes"), ("write_bytes", "write_bytes"),
+                        ("read_chars", "read_chars"), ("write_chars", "write_chars")):
+        out[key] = _delta(series, column)
+    for key in ("read_count", "write_count", "read_bytes", "write_bytes", "read_chars",
+                "write_chars"):
         if out[key] is not None:
             out[key] = int(round(out[key]))
     both = (out["read_mb"], out["write_mb"])
@@ -102,17 +123,59 @@ def io_wait_section(series):
     return {"seconds": _delta(series, column), "source": source}
 
 
+#: Keystone's gpu_stats["nvidia"] keys, and the column each is computed from.
+NVIDIA_KEYS = ("utilization_percent", "memory_used_mb", "memory_total_mb",
+               "temperature_c", "power_w")
+_NVIDIA_COLUMNS = {"utilization_percent": "gpu_util_percent",
+                   "memory_used_mb": "gpu_mem_used_bytes",
+                   "memory_total_mb": "gpu_mem_total_bytes",
+                   "temperature_c": "gpu_temperature_c",
+                   "power_w": "gpu_power_w"}
+
+
+def _gpu_reason(series, column):
+    """Why ``column`` gave nothing: the sampler's reason, or that it was not recorded."""
+    if column not in series:
+        return NOT_RECORDED.format(column)
+    return series.missing.get(column, "no sample read it (see sampler_last_error)")
+
+
+def _gauge(series, column, scale=1.0):
+    """{mean, max, min} of a gauge column, all None when the series lacks it."""
+    if column not in series:
+        return dict.fromkeys(("mean", "max", "min"))
+    return _mean_max_min(series, column, scale)
+
+
 def gpu_section(series):
-    columns = ("gpu_util_percent", "gpu_mem_used_bytes", "gpu_mem_total_bytes")
-    if all(c in series.missing or c not in series for c in columns):
-        return {"available": False,
-                "reason": series.missing.get("gpu_util_percent", "GPU columns not sampled")}
-    total = series.stats("gpu_mem_total_bytes", percentiles=(), counter=False)["max"]
+    columns = tuple(_NVIDIA_COLUMNS.values())
+    needed = columns[:3]            # utilisation and memory: what every NVML reading has
+    if all(c in series.missing or c not in series for c in needed):
+        reason = series.missing.get("gpu_util_percent", "GPU columns not sampled")
+        return {"available": False, "reason": reason,
+                "nvidia": dict.fromkeys(NVIDIA_KEYS),
+                "missing": {f"nvidia.{k}": reason for k in NVIDIA_KEYS}}
+    util = _gauge(series, "gpu_util_percent")
+    used = _gauge(series, "gpu_mem_used_bytes", MB)
+    total = _gauge(series, "gpu_mem_total_bytes", MB)["max"]
+    temperature = _gauge(series, "gpu_temperature_c")
+    power = _gauge(series, "gpu_power_w")
+    missing = _missing(series, columns)
+    for column in columns:
+        if column not in series:
+            missing[column] = NOT_RECORDED.format(column)
+    # Keystone's flat figures: mean utilisation, peak memory used, the hottest
+    # temperature sampled, mean power draw
+    nvidia = {"utilization_percent": util["mean"], "memory_used_mb": used["max"],
+              "memory_total_mb": total, "temperature_c": temperature["max"],
+              "power_w": power["mean"]}
+    for key, column in _NVIDIA_COLUMNS.items():
+        if nvidia[key] is None:
+            missing[f"nvidia.{key}"] = _gpu_reason(series, column)
     return {"available": True,
-            "utilization_percent": _mean_max_min(series, "gpu_util_percent"),
-            "memory_used_mb": _mean_max_min(series, "gpu_mem_used_bytes", MB),
-            "memory_total_mb": _scaled(total, MB),
-            "missing": _missing(series, columns)}
+            "utilization_percent": util, "memory_used_mb": used,
+            "memory_total_mb": total, "temperature_c": temperature, "power_w": power,
+            "nvidia": nvidia, "missing": missing}
 
 
 _CGROUP = ("cgroup_cpu_usage_s", "cgroup_cpu_user_s", "cgroup_cpu_system_s",
@@ -121,10 +184,54 @@ _CGROUP = ("cgroup_cpu_usage_s", "cgroup_cpu_user_s", "cgroup_cpu_system_s",
            "cgroup_io_write_bytes")
 
 
-def container_section(series):
+def docker_style(series, cpu_percent, memory_limit_bytes, limit_reason):
+    """Keystone's container_stats keys, named as ``docker stats`` names its columns:
+    cpu_percent (100 = one core), memory_usage (MB, largest memory.current
+    sampled), memory_percent (of memory.max, or of the machine's memory when the
+    cgroup has no limit, as docker stats does), net_io {rx_bytes, tx_bytes} (the
+    network namespace), block_io {read_bytes, write_bytes} (io.stat)."""
+    missing = {}
+    usage = series.stats("cgroup_mem_current_bytes", percentiles=(), counter=False)["max"] \
+        if "cgroup_mem_current_bytes" in series else None
+    if usage is None:
+        missing["memory_usage"] = series.missing.get("cgroup_mem_current_bytes", "not sampled")
+    limit = memory_limit_bytes
+    if limit is not None and limit == float("inf"):
+        limit = series.stats("sys_mem_total_bytes", percentiles=(), counter=False)["max"] \
+            if "sys_mem_total_bytes" in series else None
+    percent = None
+    if usage is not None and limit:
+        percent = 100.0 * usage / limit
+    elif usage is not None:
+        missing["memory_percent"] = limit_reason or "no memory limit nor machine total known"
+    else:
+        missing["memory_percent"] = missing["memory_usage"]
+    if cpu_percent is None:
+        missing["cpu_percent"] = series.missing.get("cgroup_cpu_usage_s", "not sampled")
+    rx, tx = _delta(series, "net_recv_bytes"), _delta(series, "net_sent_bytes")
+    rd, wr = _delta(series, "cgroup_io_read_bytes"), _delta(series, "cgroup_io_write_bytes")
+    for key, value, column in (("net_io.rx_bytes", rx, "net_recv_bytes"),
+                               ("net_io.tx_bytes", tx, "net_sent_bytes"),
+                               ("block_io.read_bytes", rd, "cgroup_io_read_bytes"),
+                               ("block_io.write_bytes", wr, "cgroup_io_write_bytes")):
+        if value is None:
+            missing[key] = series.missing.get(column, "not sampled")
+    return {"cpu_percent": cpu_percent,
+            "memory_usage": _scaled(usage, MB),
+            "memory_percent": percent,
+            "net_io": {"rx_bytes": _int(rx), "tx_bytes": _int(tx)},
+            "block_io": {"read_bytes": _int(rd), "write_bytes": _int(wr)}}, missing
+
+
+def _int(value):
+    return None if value is None else int(round(value))
+
+
+def container_section(series, memory_limit_bytes=None, limit_reason=None):
     if all(c in series.missing or c not in series for c in _CGROUP):
-        return {"available": False,
-                "reason": series.missing.get("cgroup_cpu_usage_s", "cgroup columns not sampled")}
+        reason = series.missing.get("cgroup_cpu_usage_s", "cgroup columns not sampled")
+        keys, missing = docker_style(series, None, None, reason)
+        return {"available": False, "reason": reason, **keys, "missing": missing}
     usage = _delta(series, "cgroup_cpu_usage_s")
     elapsed = _delta(series, "timestamp")
     peak = series.stats("cgroup_mem_peak_bytes", percentiles=(), counter=False)["max"]
@@ -132,18 +239,20 @@ def container_section(series):
     for name in ("high", "max", "oom_kill"):
         d = _delta(series, f"cgroup_mem_events_{name}")
         events[name] = None if d is None else int(round(d))
+    cpu_percent = None if usage is None or not elapsed else 100.0 * usage / elapsed
+    keys, keys_missing = docker_style(series, cpu_percent, memory_limit_bytes, limit_reason)
     return {
+        **keys,
         "available": True,
         "cpu_seconds": usage,
         "cpu_user_seconds": _delta(series, "cgroup_cpu_user_s"),
         "cpu_system_seconds": _delta(series, "cgroup_cpu_system_s"),
-        "cpu_percent": None if usage is None or not elapsed else 100.0 * usage / elapsed,
         "memory_current_mb": _mean_max_min(series, "cgroup_mem_current_bytes", MB),
         "memory_peak_mb": _scaled(peak, MB),
         "memory_events": events,
         "io_read_mb": _scaled(_delta(series, "cgroup_io_read_bytes"), MB),
         "io_write_mb": _scaled(_delta(series, "cgroup_io_write_bytes"), MB),
-        "missing": _missing(series, _CGROUP),
+        "missing": {**_missing(series, _CGROUP), **keys_missing},
     }
 
 
@@ -154,11 +263,20 @@ def network_section(series):
             "missing": _missing(series, ("net_sent_bytes", "net_recv_bytes"))}
 
 
-def summarize(series, duration_seconds, backend):
-    """The results dict of `ResourceProfiler.stop_profiling()`."""
+def summarize(series, duration_seconds, backend, memory_limit_bytes=None,
+              limit_reason=None):
+    """The results dict of `ResourceProfiler.stop_profiling()`. ``memory_limit_bytes``
+    (the cgroup's memory.max, inf when unlimited) gives container_stats its
+    memory_percent; ``limit_reason`` says why it is None."""
     info = series.info
     system_cpu, process_cpu = cpu_sections(series)
-    process_memory = _mean_max_min(series, "rss_bytes", MB)
+    _with_aliases(system_cpu, _PERCENT_ALIASES)
+    _with_aliases(process_cpu, _PERCENT_ALIASES)
+    memory = _with_aliases(_mean_max_min(series, "sys_mem_used_bytes", MB),
+                           {"mean_used_mb": "mean", "max_used_mb": "max",
+                            "min_used_mb": "min"})
+    process_memory = _with_aliases(_mean_max_min(series, "rss_bytes", MB),
+                                   {"mean_mb": "mean", "max_mb": "max", "min_mb": "min"})
     peak = series.stats("rss_peak_bytes", percentiles=(), counter=False)["max"]
     process_memory["peak"] = _scaled(peak, MB)   # VmHWM: true peak, not just sampled
     return {
@@ -168,13 +286,13 @@ def summarize(series, duration_seconds, backend):
         "cpu": system_cpu,
         "process_cpu": process_cpu,
         "cpu_window_seconds": CPU_WINDOW_S,
-        "memory": _mean_max_min(series, "sys_mem_used_bytes", MB),
+        "memory": memory,
         "process_memory": process_memory,
         "io_stats": io_section(series),
         "io_wait": io_wait_section(series),
         "network_stats": network_section(series),
         "gpu_stats": gpu_section(series),
-        "container_stats": container_section(series),
+        "container_stats": container_section(series, memory_limit_bytes, limit_reason),
         "backend": backend,
         "sampler_errors": info.get("errors", 0),
         "sampler_last_error": info.get("last_error"),

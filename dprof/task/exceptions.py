@@ -22,7 +22,8 @@ import os
 import sys
 from typing import Optional
 
-from dprof import _native
+from dprof._native_loader import runtime as _runtime
+_native = _runtime()   # the extension, or its pure-Python twins (DPROF_NO_NATIVE)
 from dprof.task.linger import Linger
 
 LINGER_SECONDS = 2.0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from typing import Callable, Optional
+from dprof._threads import background_thread
 
 
 class Linger:
@@ -38,8 +39,7 @@ class Linger:
         user comes back."""
         self._idle_since = time.monotonic()
         if self._reaper is None or not self._reaper.is_alive():
-            self._reaper = threading.Thread(target=self._reap, name=self._thread_name,
-                                            daemon=True)
+            self._reaper = background_thread(self._reap, self._thread_name)
             self._reaper.start()
 
     def after_fork_in_child(self) -> None:

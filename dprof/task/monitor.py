@@ -13,13 +13,16 @@ only degrades while profiles overlap continuously for longer than the buffer hol
 
 A profile that asks for another interval than the running sampler's gets a private
 sampler of its own.
+
+What a profile gets back is a ``ResourceWindow``: the columns of the samples inside
+its window and the I/O wait derived from them, each with its reason when missing.
 """
 from __future__ import annotations
 
 import os
-from typing import Dict
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional
 
-import numpy as np
 
 from dprof.task.linger import Linger
 
@@ -53,6 +56,31 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_linger.after_fork_in_child)
 
 
+@dataclass(frozen=True)
+class ResourceWindow:
+    """The resource samples that fell inside one task's [start, end] window.
+
+    columns: sample column name -> float64 numpy array, one value per sample, in
+        the units dprof/resources/columns.py gives (``timestamp`` in monotonic
+        seconds, ``rss_bytes`` in bytes, ...); empty when no sample fell inside.
+        NaN where the sampler could not read a value.
+    missing: column name -> why the sampler could not fill it (the sampler's
+        reasons for its current run; shared between windows, do not modify).
+    io_wait_seconds: seconds the task's threads waited for I/O inside the window,
+        or None; then ``io_wait_missing`` says why.
+    io_wait_source: "delayacct" (kernel delay accounting) or "dstate_samples"
+        (D-state time of sampled threads) when ``io_wait_seconds`` is set.
+    """
+
+    __slots__ = ("columns", "missing", "io_wait_seconds", "io_wait_source",
+                 "io_wait_missing")
+    columns: Dict[str, Any]
+    missing: Mapping[str, str]
+    io_wait_seconds: Optional[float]
+    io_wait_source: Optional[str]
+    io_wait_missing: Optional[str]
+
+
 class Handle:
     __slots__ = ("sampler", "private", "interval")
 
@@ -63,7 +91,8 @@ class Handle:
 
 
 def _new_sampler(interval: float):
-    from dprof._native import Sampler
+    from dprof._native_loader import runtime
+    Sampler = runtime().Sampler     # the psutil thread without the extension
     return Sampler(pid=0, interval=interval, capacity=CAPACITY, children=True)
 
 
@@ -92,9 +121,8 @@ def acquire(interval: float) -> Handle:
         return Handle(s, False, interval)
 
 
-def release(handle: Handle, start: float, end: float) -> Dict[str, object]:
-    """Give back a handle; returns the samples in [start, end] (monotonic seconds)
-    as float64 arrays, plus derived entries whose names start with ``_``."""
+def release(handle: Handle, start: float, end: float) -> ResourceWindow:
+    """Give back a handle; returns the samples in [start, end] (monotonic seconds)."""
     sampler = handle.sampler
     if handle.private:
         sampler.stop()
@@ -107,23 +135,26 @@ def release(handle: Handle, start: float, end: float) -> Dict[str, object]:
     return window
 
 
-def peek(handle: Handle, start: float, end: float) -> Dict[str, object]:
+def peek(handle: Handle, start: float, end: float) -> ResourceWindow:
     """The samples in [start, end] while keeping the handle (an interim look)."""
     missing = handle.sampler.missing() if handle.private else _shared.missing
     return _window(handle.sampler, start, end, missing, handle.interval)
 
 
-def _no_sample(missing: Dict[str, str], interval) -> Dict[str, object]:
-    return {"_missing": missing,
-            "_io_wait_missing": "no resource sample fell inside the task "
-                                f"(sampling interval {interval} s)"}
+def _no_sample(missing: Mapping[str, str], interval) -> ResourceWindow:
+    return ResourceWindow({}, missing, None, None,
+                          "no resource sample fell inside the task "
+                          f"(sampling interval {interval} s)")
 
 
-def _window(sampler, start: float, end: float, missing: Dict[str, str],
-            interval: float) -> Dict[str, object]:
+def _window(sampler, start: float, end: float, missing: Mapping[str, str],
+            interval: float) -> ResourceWindow:
     if sampler.count_since(start) == 0:
         # a task shorter than one interval (most decorated calls): no columns at all
         return _no_sample(missing, interval)
+    # numpy only now: a call shorter than one interval (the first decorated call of
+    # a process, most often) never pays for its import
+    import numpy as np
     # only the samples from `start` on are copied (under the sampler's lock)
     columns = sampler.columns(since=start)
     ts = np.asarray(columns["timestamp"], dtype=np.float64)
@@ -133,18 +164,15 @@ def _window(sampler, start: float, end: float, missing: Dict[str, str],
         _shared.halved = True
     if hi == 0:     # every sample since start came after the end
         return _no_sample(missing, info.get("interval"))
-    out: Dict[str, object] = {name: np.array(col[:hi], dtype=np.float64)
-                              for name, col in columns.items()}
-    out["_missing"] = missing
+    inside = {name: np.array(col[:hi], dtype=np.float64) for name, col in columns.items()}
     # I/O wait inside the window: delay accounting when on, else D-state time
     source = info.get("io_wait_source", "dstate_samples")
     column = "iowait_delayacct_s" if source == "delayacct" else "iowait_dstate_s"
-    values = out.get(column)
+    values = inside.get(column)
     if values is None or hi < 2 or np.all(np.isnan(values)):
-        out["_io_wait_missing"] = (missing.get(column) or
-                                   "fewer than two resource samples fell inside the task "
-                                   f"(sampling interval {info.get('interval')} s)")
-    else:
-        out["_io_wait_seconds"] = float(np.nanmax(values) - np.nanmin(values))
-        out["_io_wait_source"] = source
-    return out
+        return ResourceWindow(inside, missing, None, None,
+                              missing.get(column) or
+                              "fewer than two resource samples fell inside the task "
+                              f"(sampling interval {info.get('interval')} s)")
+    return ResourceWindow(inside, missing, float(np.nanmax(values) - np.nanmin(values)),
+                          source, None)

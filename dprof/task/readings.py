@@ -1,9 +1,11 @@
 """Point readings taken at a task's start and end.
 
-A thin wrapper over ``_native.task_reading()`` (csrc/task_readings.c): clocks, CPU
+A thin wrapper over ``_native.task_reading()`` (csrc/task_binding.c): clocks, CPU
 time of the process, its reaped children and the calling thread, I/O counters of
 the process and of the thread, the network namespace's byte counters and the
-RSS high-water mark, in one native call of about ten microseconds. The calling
+RSS high-water mark, in one native call of about ten microseconds. The native
+call returns a ``TaskReading`` struct sequence whose fields are read by name here
+(the names are defined in C next to the struct they come from). The calling
 thread's allocation counts come from the native allocation counter.
 
 Nothing here raises on a missing source: a value that could not be read is
@@ -14,27 +16,40 @@ from __future__ import annotations
 import os
 from typing import Dict, Optional
 
-from dprof import _native
+from dprof._native_loader import runtime as _runtime
+_native = _runtime()   # the extension, or its pure-Python twins (DPROF_NO_NATIVE)
 
+# TaskReading.missing bits (csrc/task_readings.h) -> (source name, reason)
 _MISSING_BITS = (
     (1, "process_io", "/proc/self/io could not be read"),
     (2, "thread_io", "/proc/thread-self/io could not be read"),
     (4, "net", "/proc/self/net/dev could not be read"),
     (8, "thread_cpu", "getrusage(RUSAGE_THREAD) is not available"),
 )
+_PROCESS_IO, _THREAD_IO, _NET, _THREAD_CPU = 1, 2, 4, 8
 
 
 class Reading:
     """One set of point readings. Fields are None where the source was missing.
 
-    ``process_io`` and ``thread_io`` are tuples ``(rchar, wchar, read_bytes,
-    write_bytes)`` (index with IO_READ_BYTES etc.). A plain class with __slots__:
-    two are built per decorated call, so it stays cheap."""
+    Seconds: ``monotonic`` (CLOCK_MONOTONIC), ``wall`` (since the epoch) and the CPU
+    times (``process_*`` of this process, ``children_*`` of its reaped children,
+    ``thread_*`` of the calling thread). Bytes: ``max_rss_bytes`` (ru_maxrss),
+    ``rss_bytes``, ``*_read_bytes`` / ``*_write_bytes`` (storage I/O of the process
+    or of the thread, /proc/.../io), ``net_sent`` / ``net_received`` (the network
+    namespace's). Counts: ``allocations`` / ``allocated_bytes`` of the calling
+    thread, ``raises_process`` / ``raises_thread`` (exceptions raised so far).
+    ``missing`` maps a source ("process_io", "thread_io", "net", "thread_cpu") to
+    why it could not be read.
+
+    A plain class with __slots__: two are built per decorated call, so it stays
+    cheap."""
 
     __slots__ = ("monotonic", "wall", "process_cpu_user", "process_cpu_system",
                  "children_cpu_user", "children_cpu_system", "thread_cpu_user",
-                 "thread_cpu_system", "max_rss_bytes", "rss_bytes", "process_io",
-                 "thread_io", "net_sent", "net_received", "allocations",
+                 "thread_cpu_system", "max_rss_bytes", "rss_bytes",
+                 "process_read_bytes", "process_write_bytes", "thread_read_bytes",
+                 "thread_write_bytes", "net_sent", "net_received", "allocations",
                  "allocated_bytes", "raises_process", "raises_thread", "missing")
 
     def __repr__(self) -> str:
@@ -42,7 +57,6 @@ class Reading:
         return f"Reading({fields})"
 
 
-IO_RCHAR, IO_WCHAR, IO_READ_BYTES, IO_WRITE_BYTES = range(4)
 _NO_MISSING: Dict[str, str] = {}
 
 
@@ -51,32 +65,45 @@ def take() -> Reading:
     r = _native.task_reading()
     allocations, allocated_bytes = _native.alloc_counts()
     raises_process, raises_thread = _native.raise_counts()
-    bits = r[20]
     out = Reading()
-    out.raises_process, out.raises_thread = raises_process, raises_thread
-    (out.monotonic, out.wall, out.process_cpu_user, out.process_cpu_system,
-     out.children_cpu_user, out.children_cpu_system) = r[:6]
-    out.max_rss_bytes = r[8]
+    out.monotonic = r.monotonic
+    out.wall = r.wall
+    out.process_cpu_user = r.process_user
+    out.process_cpu_system = r.process_system
+    out.children_cpu_user = r.children_user
+    out.children_cpu_system = r.children_system
+    out.max_rss_bytes = r.max_rss_bytes
+    out.rss_bytes = None if r.rss_bytes < 0 else r.rss_bytes
     out.allocations = allocations
     out.allocated_bytes = allocated_bytes
-    if not bits:
-        out.thread_cpu_user, out.thread_cpu_system = r[6], r[7]
-        out.rss_bytes = None if r[9] < 0 else r[9]
-        out.process_io, out.thread_io = r[10:14], r[14:18]
-        out.net_sent, out.net_received = r[18], r[19]
+    out.raises_process = raises_process
+    out.raises_thread = raises_thread
+    bits = r.missing
+    if not bits:        # the usual case: every source was read
+        out.thread_cpu_user = r.thread_user
+        out.thread_cpu_system = r.thread_system
+        out.process_read_bytes = r.process_read_bytes
+        out.process_write_bytes = r.process_write_bytes
+        out.thread_read_bytes = r.thread_read_bytes
+        out.thread_write_bytes = r.thread_write_bytes
+        out.net_sent = r.net_sent
+        out.net_received = r.net_received
         out.missing = _NO_MISSING
         return out
     out.missing = {name: reason for bit, name, reason in _MISSING_BITS if bits & bit}
-    out.thread_cpu_user = None if bits & 8 else r[6]
-    out.thread_cpu_system = None if bits & 8 else r[7]
-    out.rss_bytes = None if r[9] < 0 else r[9]
-    out.process_io = None if bits & 1 else r[10:14]
-    out.thread_io = None if bits & 2 else r[14:18]
-    out.net_sent = None if bits & 4 else r[18]
-    out.net_received = None if bits & 4 else r[19]
+    thread_cpu = not bits & _THREAD_CPU
+    out.thread_cpu_user = r.thread_user if thread_cpu else None
+    out.thread_cpu_system = r.thread_system if thread_cpu else None
+    process_io = not bits & _PROCESS_IO
+    out.process_read_bytes = r.process_read_bytes if process_io else None
+    out.process_write_bytes = r.process_write_bytes if process_io else None
+    thread_io = not bits & _THREAD_IO
+    out.thread_read_bytes = r.thread_read_bytes if thread_io else None
+    out.thread_write_bytes = r.thread_write_bytes if thread_io else None
+    net = not bits & _NET
+    out.net_sent = r.net_sent if net else None
+    out.net_received = r.net_received if net else None
     return out
-
-
 
 
 class _SelfFile:

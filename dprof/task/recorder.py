@@ -1,6 +1,11 @@
 """Record one task: readings at start and end, the resource series in between,
 and the Profile built from them.
 
+The path of a measurement: ``readings.take()`` (a ``Reading``, fields by name) at
+the start and end, ``monitor.release()`` (a ``ResourceWindow``) for the samples in
+between, one function per metric in ``metrics`` over those, and ``_build`` putting
+their values, sources and reasons into the Profile.
+
 A ``TaskRecorder`` is what ``profile()`` and ``@profiler`` drive. It must never make
 the task fail: every step that can go wrong is caught, the number it would have
 given is reported missing with the reason, and a warning names what happened.
@@ -9,32 +14,52 @@ from __future__ import annotations
 
 import functools
 import os
-import platform
-import socket
 import sys
 import threading
 import warnings
 from datetime import datetime, timezone
 from typing import Any, Dict, Optional
 
-from dprof import _native
+from dprof._native_loader import runtime as _runtime
+_native = _runtime()   # the extension, or its pure-Python twins (DPROF_NO_NATIVE)
 # imported here, not on a profile's first stop: importing numpy and the record
 # module inside the first task's window would be counted as that task's work
 # (its allocations and the exceptions importlib raises and catches)
-from dprof.record import METRICS, Profile
-from dprof.task import exceptions, readings, scope
-
-
-# RSS may grow between the high-water reset and the start reading that checks it
-_RSS_SLACK = 1 << 20
+from dprof.record import METRICS, Profile, this_host, this_python
+from dprof.task import exceptions, metrics, readings, scope
 
 
 class ProfilerWarning(RuntimeWarning):
     """Something inside dprof failed; the task ran on and the profile says what."""
 
 
-_HOST = socket.gethostname()
-_PYTHON = platform.python_version()
+_HOST = this_host()
+_PYTHON = this_python()
+
+# Recordings garbage-collected while still running: their task's frame died without
+# ending them (a generator that ignored GeneratorExit, one dropped by a crashed event
+# loop). What they hold is given back by release_abandoned(), at the next start(), not
+# in __del__ itself: a collection can run inside dprof's own locked sections (an
+# allocation in exceptions.acquire(), say), where taking those locks again would
+# deadlock. list.append and list.pop are atomic, so no lock is needed here.
+_abandoned: list = []
+
+
+def release_abandoned() -> int:
+    """Give back the counters, monitor handles and samplers of recordings collected
+    while running; returns how many there were."""
+    released = 0
+    while _abandoned:
+        try:
+            recorder = _abandoned.pop()
+        except IndexError:      # another thread took the last one
+            break
+        try:
+            recorder._release_all(abandoned=True)
+        except Exception:       # never let a task see it
+            pass
+        released += 1
+    return released
 
 
 @functools.lru_cache(maxsize=None)
@@ -54,6 +79,21 @@ def _scope_sources(scope_name: str) -> Dict[str, str]:
     }
 
 
+def _note(result, names, missing: Dict[str, str], sources: Dict[str, str]) -> None:
+    """Record a metric's source, or its reason for being missing, under ``names``.
+    A reason already recorded (a failure noted while measuring) is kept."""
+    if result.source is not None:
+        for name in names:
+            sources[name] = result.source
+    if type(result) is metrics.Missing:
+        for name in names:
+            missing.setdefault(name, result.reason)
+
+
+def _value(result):
+    return result.value if type(result) is metrics.Measured else None
+
+
 def _cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -68,11 +108,12 @@ class TaskRecorder:
                  parameters: Optional[Dict[str, Any]] = None,
                  tags: Optional[Dict[str, str]] = None, resources: bool = True,
                  interval: float = 0.01, stacks: bool = False, stack_hz: float = 100.0,
-                 subject: str = "self"):
+                 subject: str = "self", memory: Any = False):
         if not isinstance(name, str) or not name:
             raise ValueError(f"a profile needs a non-empty name, got {name!r}")
-        if not (isinstance(interval, (int, float)) and interval > 0):
-            raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
+        from dprof.limits import INTERVAL_S, STACK_HZ, check_range   # ranges: dprof/limits.py
+        interval = check_range("interval", interval, INTERVAL_S, " seconds")
+        stack_hz = check_range("stack_hz", stack_hz, STACK_HZ, " samples per second")
         if subject not in ("self", "children"):
             raise ValueError(f"subject must be 'self' or 'children', got {subject!r}")
         self.name = name
@@ -95,6 +136,9 @@ class TaskRecorder:
         self.interval = float(interval)
         self.want_stacks = stacks
         self.stack_hz = stack_hz
+        # memory: False, True (default rate) or a dict of MemorySampler options
+        self.want_memory = memory
+        self._memory_sampler = None
         self.missing: Dict[str, str] = {}
         self.sources: Dict[str, str] = {}
         self._start: Optional[readings.Reading] = None
@@ -107,10 +151,14 @@ class TaskRecorder:
         self._stacks_so_far = None          # stacks of earlier snapshot periods
         self._snapshot_lock = threading.Lock()
         self._peak_reset_failed: Optional[str] = None   # why VmHWM could not be reset
+        self._generation: Optional[int] = None          # scope.generation at start()
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
         """Begin measuring (never raises: a failure is recorded and warned about)."""
+        self._generation = scope.generation
+        if _abandoned:
+            release_abandoned()
         try:
             self._start_measuring()
         except Exception as exc:
@@ -144,6 +192,8 @@ class TaskRecorder:
             try:
                 _native.alloc_counter_acquire()
                 self._alloc_acquired = True
+            except ImportError as exc:     # no extension: missing with the reason, no warning
+                self.missing["memory_allocations"] = str(exc)
             except Exception as exc:   # never let the task see it
                 self._note_failure("memory_allocations", exc)
             try:
@@ -164,7 +214,26 @@ class TaskRecorder:
             except Exception as exc:
                 self._stack_sampler = None
                 self._note_failure("stacks", exc)
+        if self.want_memory:
+            from dprof.memory.hook import start_memory
+            self._memory_sampler = start_memory(self)
         self._start = readings.take()
+
+    @property
+    def forked_away(self) -> bool:
+        """True in a forked child of the process that started this recording: the
+        profile is the parent's, and the child must not end it (see abandon())."""
+        return self._generation is not None and self._generation != scope.generation
+
+    def abandon(self) -> None:
+        """In a forked child: let go of the copy of the parent's recording without
+        measuring, building or warning. What is this process's own bookkeeping (the
+        allocation counter, the raise counter, the monitor's user count, the
+        profile scope) is given back; the samplers' threads are the parent's (their
+        copies here read as stopped) and are dropped, not stopped and read."""
+        self._stack_sampler = None
+        self._stacks_so_far = None
+        self._release_all()
 
     def stop(self, exc: Optional[BaseException] = None):
         """End the measurement and build the Profile (never raises)."""
@@ -181,8 +250,28 @@ class TaskRecorder:
             return self._minimal_profile(Profile, exc, f"dprof failed while measuring: "
                                          f"{type(err).__name__}: {err}")
 
-    def _release_all(self) -> None:
-        """Give back everything start() took; safe to call more than once."""
+    def __del__(self):
+        # Collected unfinished (see _abandoned): queue it, which keeps it alive
+        # until released. A forked-away copy is the parent's and holds nothing here
+        # that abandon() has not given back.
+        try:
+            if (self._alloc_acquired or self._raises_acquired or self._scope is not None
+                    or self._monitor_handle is not None or self._stack_sampler is not None
+                    or self._memory_sampler is not None):
+                _abandoned.append(self)
+        except Exception:       # late in interpreter shutdown: module globals gone
+            pass
+
+    def _release_all(self, abandoned: bool = False) -> None:
+        """Give back everything start() took; safe to call more than once.
+        ``abandoned``: called from another context than the task's (see
+        release_abandoned), whose current-profile variable is not touched."""
+        if self._memory_sampler is not None:
+            sampler, self._memory_sampler = self._memory_sampler, None
+            try:
+                sampler.stop()
+            except Exception:
+                pass
         if self._stack_sampler is not None:
             sampler, self._stack_sampler = self._stack_sampler, None
             try:
@@ -193,7 +282,8 @@ class TaskRecorder:
             handle, self._monitor_handle = self._monitor_handle, None
             try:
                 from dprof.task import monitor
-                monitor.release(handle, 0.0, 0.0)
+                # an empty window: nothing is copied out of the sampler
+                monitor.release(handle, float("inf"), float("inf"))
             except Exception:
                 pass
         if self._alloc_acquired:
@@ -210,7 +300,10 @@ class TaskRecorder:
                 pass
         if self._scope is not None:
             entry, self._scope = self._scope, None
-            scope.leave(entry)
+            if abandoned:
+                scope.forget(entry)
+            else:
+                scope.leave(entry)
 
     def _minimal_profile(self, Profile, exc, reason: str):
         """A record with identity, outcome and runtime, every metric missing."""
@@ -241,18 +334,20 @@ class TaskRecorder:
         the allocation count is the task thread's own and cannot be read from another
         thread, so an interim snapshot reports it missing.
         """
+        if self.forked_away:
+            return None           # the recording is the parent's
         with self._snapshot_lock:
             if self._start is None or self._failed_start is not None or self._scope is None:
                 return None
             end = readings.take()
             stacks = self._collect_stacks(restart=True)
-            series = None
+            window = None
             if self._monitor_handle is not None:
                 from dprof.task import monitor
-                series = monitor.peek(self._monitor_handle, self._start.monotonic,
+                window = monitor.peek(self._monitor_handle, self._start.monotonic,
                                       end.monotonic)
             profile = self._build(
-                Profile, end, None, series, stacks, self._scope,
+                Profile, end, None, window, stacks, self._scope,
                 uncounted_allocations=("not available in an interim snapshot: the count is "
                                        "the task thread's own"),
                 raises_counted=self._raises_acquired)
@@ -289,170 +384,101 @@ class TaskRecorder:
         # each attachment is handed back and forgotten, so that _release_all (on the
         # error path) never gives anything back twice
         stacks_profile = self._collect_stacks(restart=False)
-        series = None
+        memory_profile = None
+        if self._memory_sampler is not None:
+            from dprof.memory.hook import stop_memory
+            sampler, self._memory_sampler = self._memory_sampler, None
+            memory_profile = stop_memory(self, sampler)
+        window = None
         handle, self._monitor_handle = self._monitor_handle, None
         if handle is not None:
             try:
                 from dprof.task import monitor
-                series = monitor.release(handle, self._start.monotonic, end.monotonic)
+                window = monitor.release(handle, self._start.monotonic, end.monotonic)
             except Exception as err:
                 self._note_failure("resources", err)
-        counted = self._alloc_acquired
+        from dprof.memory.counter import uncounted_reason   # hooks still held here
+        uncounted = uncounted_reason(self._alloc_acquired, self._start.monotonic)
         raises_counted = self._raises_acquired
         self._release_all()
-        return self._build(Profile, end, exc, series, stacks_profile, entry,
-                           uncounted_allocations=None if counted else
-                           "allocation counter unavailable",
-                           raises_counted=raises_counted)
+        profile = self._build(Profile, end, exc, window, stacks_profile, entry,
+                              uncounted_allocations=uncounted,
+                              raises_counted=raises_counted)
+        profile.memory = memory_profile
+        return profile
 
     # -- building -----------------------------------------------------------------
-    def _build(self, Profile, end, exc, series, stacks_profile, entry,
+    def _build(self, Profile, end, exc, window, stacks_profile, entry,
                uncounted_allocations: Optional[str], raises_counted: bool):
-        """The Profile from the start and end readings. ``uncounted_allocations`` is
-        None when the allocation counter ran for the whole task, else why it did not;
-        ``raises_counted`` says whether RAISE events were counted throughout.
-        Works on copies of ``missing``/``sources``: snapshot() calls it mid-task."""
+        """The Profile from the start and end readings and the resource window (a
+        ``monitor.ResourceWindow`` or None); each metric comes from its own function
+        in ``metrics``. ``uncounted_allocations`` is None when the allocation counter
+        ran for the whole task, else why it did not; ``raises_counted`` says whether
+        RAISE events were counted throughout. Works on copies of ``missing`` and
+        ``sources``: snapshot() calls it mid-task."""
         start = self._start
-        runtime = max(0.0, end.monotonic - start.monotonic)
+        subject = self.subject
+        runtime = metrics.runtime_seconds(start, end)
         cores = _cores()
         missing = dict(self.missing)
         sources = dict(self.sources)
 
         thread_scope = entry.other_threads
-        scope_name = "thread" if thread_scope else "process"
-        if entry.interleaved:
-            scope_name += "_shared_with_interleaved_tasks"
-
-        # CPU: the process (and its reaped children), the thread, or only the children
-        if self.subject == "children":
-            user = end.children_cpu_user - start.children_cpu_user
-            system = end.children_cpu_system - start.children_cpu_system
+        if subject == "children":
             scope_name = "children"
-        elif thread_scope:
-            if start.thread_cpu_user is None or end.thread_cpu_user is None:
-                user = system = None
-                missing["cpu_user_utilization"] = missing["cpu_system_utilization"] = \
-                    start.missing.get("thread_cpu", "thread CPU time not available")
-            else:
-                user = end.thread_cpu_user - start.thread_cpu_user
-                system = end.thread_cpu_system - start.thread_cpu_system
         else:
-            user = (end.process_cpu_user - start.process_cpu_user
-                    + end.children_cpu_user - start.children_cpu_user)
-            system = (end.process_cpu_system - start.process_cpu_system
-                      + end.children_cpu_system - start.children_cpu_system)
-        if user is not None and runtime > 0:
-            cpu_user = user / (runtime * cores)
-            cpu_system = system / (runtime * cores)
-        else:
-            cpu_user = cpu_system = None
-            if runtime <= 0:
-                missing.setdefault("cpu_user_utilization", "runtime too short to measure")
-                missing.setdefault("cpu_system_utilization", "runtime too short to measure")
+            scope_name = "thread" if thread_scope else "process"
+            if entry.interleaved:
+                scope_name += "_shared_with_interleaved_tasks"
+
+        cpu = metrics.cpu_utilization(start, end, runtime=runtime, cores=cores,
+                                      subject=subject, thread_scope=thread_scope)
+        _note(cpu, ("cpu_user_utilization", "cpu_system_utilization"), missing, sources)
         sources.update(_scope_sources(scope_name))
+        file_io = metrics.file_io_bytes(start, end, thread_scope=thread_scope)
+        _note(file_io, ("file_read_bytes", "file_write_bytes"), missing, sources)
+        net = metrics.network_bytes(start, end)
+        _note(net, ("network_data_sent_bytes", "network_data_received_bytes"),
+              missing, sources)
+        peak = metrics.memory_peak_mb(
+            start, end, window, subject=subject,
+            peak_source=sources.get("memory_usage_peak_mb"), peak_seen=entry.peak_seen,
+            reset_failed=self._peak_reset_failed)
+        _note(peak, ("memory_usage_peak_mb",), missing, sources)
+        allocations = metrics.memory_allocations(start, end, subject=subject,
+                                                 uncounted=uncounted_allocations,
+                                                 interleaved=entry.interleaved)
+        _note(allocations, ("memory_allocations",), missing, sources)
+        io_wait = metrics.io_wait_seconds(window)
+        _note(io_wait, ("io_wait_time_seconds",), missing, sources)
+        raised = metrics.exceptions_raised(start, end, exc, counted=raises_counted,
+                                           subject=subject, thread_scope=thread_scope,
+                                           scope_name=scope_name)
+        _note(raised, ("exceptions_raised",), missing, sources)
 
-        # file I/O: bytes that went to or came from storage (not page-cache hits)
-        io_key = "thread_io" if thread_scope else "process_io"
-        io_start, io_end = getattr(start, io_key), getattr(end, io_key)
-        if io_start is None or io_end is None:
-            read_bytes = write_bytes = None
-            reason = start.missing.get(io_key) or end.missing.get(io_key) or "I/O counters unavailable"
-            missing["file_read_bytes"] = missing["file_write_bytes"] = reason
-        else:
-            read_bytes = io_end[readings.IO_READ_BYTES] - io_start[readings.IO_READ_BYTES]
-            write_bytes = io_end[readings.IO_WRITE_BYTES] - io_start[readings.IO_WRITE_BYTES]
-
-        # network: Linux keeps no per-process counters, only the namespace's
-        if start.net_sent is None or end.net_sent is None:
-            sent = received = None
-            missing["network_data_sent_bytes"] = missing["network_data_received_bytes"] = \
-                start.missing.get("net") or end.missing.get("net") or "network counters unavailable"
-        else:
-            sent = end.net_sent - start.net_sent
-            received = end.net_received - start.net_received
-
-        # peak memory during the task
-        peak_bytes = None
-        if self.subject == "children":
-            # ru_maxrss of RUSAGE_CHILDREN: the largest peak among reaped children
-            # (the sampled series below adds the live process tree's summed RSS)
-            peak_bytes = readings.children_max_rss_bytes() or None
-            sources["memory_usage_peak_mb"] = "children ru_maxrss and sampled tree RSS"
-        elif sources.get("memory_usage_peak_mb") == "vmhwm_reset":
-            # the high-water mark since the last reset, and those handed over by
-            # resets that nested or concurrent profiles made meanwhile. ru_maxrss
-            # is that mark unless exec() from a bigger image latched a higher one
-            # into signal->maxrss (it then exceeded the RSS right after the reset):
-            # read VmHWM then.
-            latched = (start.rss_bytes is None
-                       or start.max_rss_bytes > start.rss_bytes + _RSS_SLACK)
-            mark = readings.vmhwm_bytes() if latched else end.max_rss_bytes
-            if mark is None:
-                mark = end.max_rss_bytes if not latched else None
-            if mark is not None:
-                peak_bytes = max(mark, entry.peak_seen)
-            else:
-                sources["memory_usage_peak_mb"] = "sampled"
-        if series is not None and "rss_bytes" in series:
-            import numpy as np
-            rss = series["rss_bytes"]
-            if len(rss) and not np.all(np.isnan(rss)):
-                sampled = float(np.nanmax(rss))
-                peak_bytes = sampled if peak_bytes is None else max(peak_bytes, sampled)
-        if peak_bytes is None:
-            missing["memory_usage_peak_mb"] = (
-                self._peak_reset_failed or "no RSS sample fell inside the task")
-        peak_mb = None if peak_bytes is None else peak_bytes / (1024 * 1024)
-
-        # allocations: the calling thread's count (see csrc/allocs_binding.c)
-        allocations = None
-        if uncounted_allocations is None:
-            allocations = end.allocations - start.allocations
-            sources["memory_allocations"] = (
-                "PyMem/PyObject allocations by the task's thread"
-                + (" (shared with interleaved tasks)" if entry.interleaved else ""))
-        elif self.subject == "children":
-            missing["memory_allocations"] = ("not counted for external commands: the "
-                                             "counter sees only Python allocations in "
-                                             "this interpreter")
-        else:
-            missing.setdefault("memory_allocations", uncounted_allocations)
-
-        # I/O wait
-        io_wait = None
-        if series is not None and series.get("_io_wait_seconds") is not None:
-            io_wait = series["_io_wait_seconds"]
-            sources["io_wait_time_seconds"] = series.get("_io_wait_source", "dstate_samples")
-        else:
-            missing["io_wait_time_seconds"] = (
-                series.get("_io_wait_missing") if series is not None and
-                series.get("_io_wait_missing") else
-                "no resource samples: enable resources or run longer than one sampling interval")
-
-        exceptions_raised = self._exceptions_raised(start, end, exc, raises_counted,
-                                                    thread_scope, scope_name, sources)
-
-        status = "ok" if exc is None else "failed"
+        cpu_user, cpu_system = metrics.pair(cpu)
+        read_bytes, write_bytes = metrics.pair(file_io)
+        sent, received = metrics.pair(net)
         resources = None
         resources_missing: Dict[str, str] = {}
-        if series is not None:
-            resources = {k: v for k, v in series.items() if not k.startswith("_")}
+        if window is not None:
+            resources = window.columns
             # why the sampler could not give a column (its all-NaN values say nothing
             # once stored); a new dict, the sampler's is shared between profiles
-            reasons = series.get("_missing") or {}
-            resources_missing = {k: str(v) for k, v in reasons.items() if k in resources}
+            resources_missing = {k: str(v) for k, v in window.missing.items()
+                                 if k in resources}
         return Profile._from_measurement(
             process_name=self.name, env=self.env, stage=self.stage,
             task_start_time=datetime.fromtimestamp(start.wall, timezone.utc),
             task_end_time=datetime.fromtimestamp(end.wall, timezone.utc),
             runtime_seconds=runtime, cpu_cores=cores,
             cpu_user_utilization=cpu_user, cpu_system_utilization=cpu_system,
-            memory_usage_peak_mb=peak_mb, memory_allocations=allocations,
+            memory_usage_peak_mb=_value(peak), memory_allocations=_value(allocations),
             file_read_bytes=read_bytes, file_write_bytes=write_bytes,
-            io_wait_time_seconds=io_wait,
+            io_wait_time_seconds=_value(io_wait),
             network_data_sent_bytes=sent, network_data_received_bytes=received,
-            exceptions_raised=exceptions_raised,
-            status=status,
+            exceptions_raised=raised.value,
+            status="ok" if exc is None else "failed",
             exception_type=None if exc is None else type(exc).__qualname__,
             exception_message=None if exc is None else str(exc),
             host=_HOST, pid=os.getpid(), python_version=_PYTHON,
@@ -461,28 +487,6 @@ class TaskRecorder:
             resources=resources, resources_missing=resources_missing,
             stacks=stacks_profile,
         )
-
-    def _exceptions_raised(self, start, end, exc, counted, thread_scope, scope_name,
-                           sources) -> int:
-        """Exceptions raised in the task, caught ones included where sys.monitoring
-        counted them (3.12+); else only the one that escaped. An escaped exception
-        that never passed through a Python frame of the task (raised by a C callable)
-        had no RAISE event: it still counts."""
-        escaped = 0 if exc is None else 1
-        if counted and self.subject == "self":
-            if thread_scope:
-                raised = end.raises_thread - start.raises_thread
-            else:
-                raised = end.raises_process - start.raises_process
-            sources["exceptions_raised"] = (f"sys.monitoring RAISE events ({scope_name}), "
-                                            "caught exceptions included")
-            return max(raised, escaped)
-        if self.subject == "children":
-            why = "the commands' own exceptions are not visible to dprof"
-        else:
-            why = exceptions.reason() or "the raise counter was not available"
-        sources["exceptions_raised"] = f"only an exception that escaped the task ({why})"
-        return escaped
 
     def _note_failure(self, what: str, exc: BaseException) -> None:
         """Record that measuring ``what`` (a metric or an attachment) failed."""

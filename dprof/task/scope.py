@@ -10,10 +10,16 @@ says its thread numbers are shared.
 
 Nesting is not overlap: a profile started inside another (same thread, same
 context) is part of the outer one's work, and both keep process scope.
+
+Fork: the profiles active when a process forks are the parent's. In the child,
+``generation`` is bumped and the registry emptied, so that a recorder started before
+the fork knows it belongs to another process (``TaskRecorder.forked_away``) and the
+child's own profiles do not count the parent's as overlapping.
 """
 from __future__ import annotations
 
 import contextvars
+import os
 import threading
 from typing import Dict, Optional
 
@@ -42,6 +48,21 @@ class ScopeEntry:
 
 _lock = threading.Lock()
 _active: Dict[int, ScopeEntry] = {}   # id(entry) -> entry
+
+# which process a recorder was started in: bumped in every forked child (cheaper
+# to compare on each decorated call than os.getpid(), a system call)
+generation = 0
+
+
+def _after_fork_in_child() -> None:
+    global _lock, generation
+    generation += 1
+    _active.clear()           # the parent's profiles: they do not run here
+    _lock = threading.Lock()  # it may have been held by a thread the child lacks
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def enter(reset_peak=None) -> ScopeEntry:
@@ -72,6 +93,13 @@ def enter(reset_peak=None) -> ScopeEntry:
         _active[id(entry)] = entry
     entry.token = _current.set(entry)
     return entry
+
+
+def forget(entry: ScopeEntry) -> None:
+    """Unregister a profile that will never end (its recorder was collected
+    unfinished), from any thread; the current-profile variable is left alone."""
+    with _lock:
+        _active.pop(id(entry), None)
 
 
 def leave(entry: ScopeEntry) -> None:

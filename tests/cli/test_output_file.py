@@ -29,7 +29,10 @@ def read_profile(path):
 
 def test_output_file_holds_the_final_profile(cli, tmp_path):
     script = tmp_path / "job.py"
-    script.write_text("print(sum(i * i for i in range(300000)))\n")
+    # long enough for the program itself to be sampled: dprof's own start-up and
+    # storing are no longer in the stacks (they are not the program's)
+    script.write_text("import time\nt = time.monotonic()\n"
+                      "while time.monotonic() - t < 0.3: sum(i * i for i in range(1000))\n")
     out = tmp_path / "profile.json"
     cli("run", "-q", "-o", str(out), str(script), check=0)
     p = read_profile(out)

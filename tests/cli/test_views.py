@@ -126,6 +126,7 @@ def test_view_writes_the_format_of_the_file_ending(views, tmp_path, filename, ch
     assert check_content(out.read_bytes(), views.after)
 
 
+@pytest.mark.needs_native(reason="expects the native sampler's reasons")
 def test_view_html_of_a_profile_with_resources_charts_them(tmp_path):
     """A stored Profile's page has its resource charts; a column the sampler could not
     give shows the stored reason. The series is recorded for real, not made up."""
@@ -174,7 +175,8 @@ def test_view_pprof_to_a_pipe_is_the_raw_bytes(views):
     (("deadbeef",), "dprof view: no profile with id 'deadbeef'"),
     (("missing.json",), "dprof view: no such file: missing.json"),
     (("not_a_profile.json",), "dprof view: not_a_profile.json is neither a dprof profile"),
-    ((AFTER_ID, "-o", "r.png"), "dprof view: cannot tell the report format from 'r.png'"),
+    ((AFTER_ID, "-o", "r.png"), "dprof view: cannot tell which file to write from the name "
+                                "'r.png': use one of the endings .speedscope.json"),
     ((AFTER_ID, "--threshold", "120"), "dprof view: argument --threshold: must be a "
                                        "percentage from 0 to 100, got 120"),
 ])
@@ -213,8 +215,9 @@ def test_diff_writes_a_diff_flamegraph(views, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     ((BEFORE_ID, NO_STACKS_ID), "dprof diff: profile 505700000000 has no stack samples"),
-    ((BEFORE_ID, AFTER_ID, "-o", "diff.html"), "dprof diff: diff writes a diff flamegraph "
-                                               "SVG: use -o FILE.svg"),
+    ((BEFORE_ID, AFTER_ID, "-o", "diff.html"), "dprof diff: cannot tell which file to write "
+                                               "from the name 'diff.html': dprof diff "
+                                               "writes a diff flamegraph, use the ending .svg"),
 ])
 def test_diff_bad_input_is_one_clear_line(views, args, message):
     done = views("diff", *args, check=2)

@@ -125,10 +125,16 @@ def test_children_counts_a_child_processes_cpu(backend):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_other_pid_and_its_exit_never_raise(backend):
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    # The child lives until the test lets it go, so that the sampler thread has had
+    # a second at 100 Hz even on a loaded machine (a fixed 0.3 s life once gave it
+    # one sample under load).
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                             stdin=subprocess.PIPE)
     try:
         rp = ResourceProfiler(interval=0.01, pid=child.pid, backend=backend)
         rp.start_profiling()
+        time.sleep(1.0)
+        child.stdin.close()
         child.wait()
         time.sleep(0.1)
         results = rp.stop_profiling()
@@ -230,6 +236,26 @@ def test_psutil_fallback_columns_follow_the_native_contract():
         from dprof import _native
 
         assert _native.Sampler(pid=0, interval=0.01, capacity=4).column_names == COLUMN_NAMES
+
+
+def test_psutil_fallback_has_the_gpu_columns_missing_with_its_reason():
+    from dprof.resources.fallback import PsutilSampler
+
+    missing = PsutilSampler(interval=0.01).missing()
+    for column in ("gpu_util_percent", "gpu_temperature_c", "gpu_power_w"):
+        assert "the psutil fallback has none" in missing[column], column
+
+
+def test_every_column_is_documented_with_its_unit():
+    from dprof.resources.columns import COLUMNS
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "docs", "resources.md"), encoding="utf-8") as f:
+        rows = [line for line in f if line.startswith("| `")]
+    for column, (unit, kind, _) in COLUMNS.items():
+        row = next((r for r in rows if f"`{column}`" in r or
+                    (column.startswith("cgroup_") and "`cgroup_*`" in r)), None)
+        assert row is not None, f"docs/resources.md has no row for {column}"
+        assert unit in row and (kind in row or "mixed" in row), (column, row)
 
 
 def test_psutil_system_busy_does_not_move_when_only_idle_grows():

@@ -104,7 +104,7 @@ def test_upgrade_from_revision_2_keeps_series_with_no_reasons(db_url, spool_dir,
     assert got.resources_missing == {}
     assert repo.resources(stored.id).attrs["missing"] == {}
     with repo._engine.connect() as conn:
-        assert migrate.current_revision(conn) == HEAD_REVISION == "0003"
+        assert migrate.current_revision(conn) == HEAD_REVISION == "0005"
     repo.close()
 
 

@@ -53,19 +53,28 @@ def test_chrome_trace_nests_exactly_per_thread(profile):
     json.dumps(doc)
 
 
-def test_collapsed_counts_in_microseconds_and_samples(profile, known):
+def test_collapsed_frames_carry_their_line_by_default(profile, known):
+    """py-spy's collapsed frames are ``function (file:line)``; dprof's are too."""
     text = report.to_collapsed(profile)
+    assert f"main ({known.app}:2);work ({known.app}:5) 4000000" in text.splitlines()
+    for line in text.splitlines():
+        for frame in line.rsplit(" ", 1)[0].split(";"):
+            assert frame.endswith(")") and frame.rsplit(":", 1)[1][:-1].isdigit(), frame
+
+
+def test_collapsed_counts_in_microseconds_and_samples(profile, known):
+    text = report.to_collapsed(profile, lines=False)
     lines = dict(line.rsplit(" ", 1) for line in text.splitlines())
     main = f"main ({known.app})"
     assert lines[f"{main};work ({known.app})"] == "4000000"
     assert sum(int(v) for v in lines.values()) == 10_000_000
     samples = dict(line.rsplit(" ", 1) for line in
-                   report.to_collapsed(profile, unit="samples").splitlines())
+                   report.to_collapsed(profile, unit="samples", lines=False).splitlines())
     assert samples[f"{main};work ({known.app})"] == "400"
     assert sum(int(v) for v in samples.values()) == 1000
     with_lines = report.to_collapsed(profile, lines=True)
     assert f"main ({known.app}:2);work ({known.app}:5) 4000000" in with_lines
-    threads = report.to_collapsed(profile, by_thread=True)
+    threads = report.to_collapsed(profile, by_thread=True, lines=False)
     assert threads.count("worker (tid 2);") == 2
     with pytest.raises(ValueError, match="unit"):
         report.to_collapsed(profile, unit="ticks")

@@ -33,9 +33,9 @@ def test_page_is_self_contained(profile):
 @pytest.mark.core
 def test_page_embeds_the_tree_and_the_tables(profile):
     page = report.html_report(profile)
-    tree = embedded_data(page)["tree"]
-    assert tree[0] == "all" and tree[3] == pytest.approx(10.0)
-    assert sorted(k[0].split(" ")[0] for k in tree[6]) == ["decode", "main", "rec"]
+    nodes = embedded_data(page)["nodes"]          # flat, pre-order, [.., parent index]
+    assert nodes[0][0] == "all" and nodes[0][3] == pytest.approx(10.0) and nodes[0][6] == -1
+    assert sorted(k[0].split(" ")[0] for k in nodes if k[6] == 0) == ["decode", "main", "rec"]
     hot = re.search(r'<table id="hotspots">(.*?)</table>', page, re.S).group(1)
     assert "app.py:5" in hot and "<b>40.0%</b>" in hot and "total = sum(range(10))" in hot
     assert "decoder.py" not in hot                       # libraries excluded by default
@@ -49,7 +49,7 @@ def test_frame_names_cannot_break_out_of_the_page():
     p.add(1, [Frame("/a/x.py", "</script><b>x", 1)], "cpu_python", 1.0)
     page = report.html_report(p)
     assert page.count("</script>") == 2                  # the two real script elements
-    assert embedded_data(page)["tree"][6][0][0].startswith("</script><b>x")
+    assert embedded_data(page)["nodes"][1][0].startswith("</script><b>x")
 
 
 @pytest.mark.core
@@ -181,3 +181,21 @@ def test_browser_screenshot(page, tmp_path):
     run_browser(tmp_path, page.as_uri() + "#search=work", f"--screenshot={shot}")
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+@pytest.mark.native
+def test_a_run_without_resource_samples_renders_and_says_so():
+    """A run shorter than the sampler's first interval stores an empty series; its
+    page (and the series passed explicitly) says there were no samples, not an error."""
+    import dataclasses
+    import time
+
+    import dprof
+    with dprof.profile("short", store=False, stacks=True) as run:
+        end = time.perf_counter() + 0.05
+        while time.perf_counter() < end:
+            pass
+    short = dataclasses.replace(run.profile, resources={}, resources_missing={})
+    for page in (report.html_report(short), report.html_report(short.stacks, resources={})):
+        assert "no resource samples" in page
+        assert "<h2>Resources</h2>" in page

@@ -123,6 +123,7 @@ def test_context_manager_record_is_reachable_afterwards(repo_url):
         ("block", "s", "dev", {"team": "data"}, {"n": 3})
 
 
+@pytest.mark.needs_native(reason="counts allocations (C only)")
 def test_nested_profiles_each_get_their_own_record(repo_url):
     with profile("outer", store=False, resources=False) as outer:
         with profile("inner", store=False, resources=False) as inner:
@@ -208,6 +209,7 @@ def test_measured_record_turns_a_negative_delta_into_missing():
     p.validate()
 
 
+@pytest.mark.needs_native(reason="expects the native sampler's reasons")
 def test_stored_series_keeps_why_each_missing_column_is_missing(repo_url):
     from dprof import _native
 

@@ -27,11 +27,11 @@ def test_window_holds_only_samples_inside_the_task():
     end = time.monotonic()
     time.sleep(0.05)          # samples after the end must not be included
     window = monitor.release(handle, start, end)
-    ts = window["timestamp"]
+    ts = window.columns["timestamp"]
     assert len(ts) >= 5
     assert ts.min() >= start and ts.max() <= end
     assert np.all(np.diff(ts) > 0)
-    assert set(window["_missing"]) <= set(window) - {"_missing"}
+    assert set(window.missing) <= set(window.columns)
 
 
 def test_profiles_share_one_sampler_and_it_lingers_then_stops():
@@ -64,6 +64,6 @@ def test_short_task_reports_io_wait_missing_with_the_interval():
     handle = monitor.acquire(0.5)
     t = time.monotonic()
     window = monitor.release(handle, t + 0.0001, t + 0.001)
-    assert "_io_wait_seconds" not in window
-    assert "timestamp" not in window           # no sample inside: no arrays
-    assert "0.5" in window["_io_wait_missing"]
+    assert window.io_wait_seconds is None
+    assert window.columns == {}                # no sample inside: no arrays
+    assert "0.5" in window.io_wait_missing

@@ -68,6 +68,7 @@ def test_child_process_cpu_is_counted_in_process_scope(repo_url):
     assert cpu >= 0.38
 
 
+@pytest.mark.needs_native(reason="counts allocations (C only)")
 def test_allocation_count_of_known_objects(repo_url):
     n = 50_000
     slots = [None] * n      # iterate over this, not range(): ints past 256 allocate

@@ -1,6 +1,8 @@
 /* dprof HTML report: an interactive flamegraph (click to zoom, search to highlight).
  * Inlined into every report; reads the call tree from <script id="dprof-data">.
- * A node arrives as [name, file, line, total, self, [seconds per category], [children]].
+ * The tree arrives flat, in pre-order: [name, file, line, total, self, [seconds per
+ * category], parent index (-1 for the root)]. Nothing here recurses over the tree, so a
+ * 50,000-deep recursion draws as well as a shallow one.
  * After every render the counts are written to #dprof-status (read by the tests).
  * The URL hash may preset the view: #search=<regex>&zoom=<node number, pre-order>;
  * #click=<node number> clicks that frame once drawn (used by the browser tests). */
@@ -16,14 +18,15 @@
   var search = document.getElementById("search");
   var nodes = [];
 
-  function index(raw, parent, depth) {
+  data.nodes.forEach(function (raw) {
+    var parent = raw[6] >= 0 ? nodes[raw[6]] : null;
     var n = {id: nodes.length, name: raw[0], file: raw[1], line: raw[2], total: raw[3],
-             self: raw[4], cats: raw[5], parent: parent, depth: depth, kids: []};
+             self: raw[4], cats: raw[5], parent: parent,
+             depth: parent ? parent.depth + 1 : 0, kids: []};
     nodes.push(n);
-    raw[6].forEach(function (k) { n.kids.push(index(k, n, depth + 1)); });
-    return n;
-  }
-  var root = index(data.tree, null, 0);
+    if (parent) parent.kids.push(n);
+  });
+  var root = nodes[0];
   var state = {zoom: root, re: null};
 
   function hash(s) {
@@ -90,9 +93,12 @@
       draw(a, 0, width, true, false);
       frames++;
     }
-    function place(n, x, insideMatch) {
+    // pre-order with an explicit stack: [node, x, inside a match]
+    var todo = scale > 0 ? [[zoom, 0, false]] : [];
+    while (todo.length) {
+      var item = todo.pop(), n = item[0], x = item[1], insideMatch = item[2];
       var w = n.total * scale;
-      if (w < MIN_PX) return;
+      if (w < MIN_PX) continue;
       var matched = !!(state.re && state.re.test(n.name));
       if (matched) {
         matches++;
@@ -101,12 +107,12 @@
       draw(n, x, w, false, matched);
       frames++;
       deepest = Math.max(deepest, n.depth);
-      n.kids.forEach(function (k) {
-        place(k, x, insideMatch || matched);
-        x += k.total * scale;
-      });
+      var starts = [], kx = x;
+      n.kids.forEach(function (k) { starts.push(kx); kx += k.total * scale; });
+      for (var i = n.kids.length - 1; i >= 0; i--) {
+        todo.push([n.kids[i], starts[i], insideMatch || matched]);
+      }
     }
-    if (scale > 0) place(zoom, 0, false);
     svg.setAttribute("width", width);
     svg.setAttribute("height", (deepest + 1) * ROW);
     var text = frames + " frames drawn";
