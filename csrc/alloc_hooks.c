@@ -64,18 +64,23 @@ static int users = 0;
 static uint64_t reinstalls = 0;
 static uint64_t last_reinstall_ns = 0;
 
-/* initial-exec keeps the thread-local access to one instruction; the counters fit
- * easily in the static TLS surplus that glibc reserves for dlopen'ed modules. */
-static _Thread_local uint64_t thread_allocations
-    __attribute__((tls_model("initial-exec")));
-static _Thread_local uint64_t thread_allocated_bytes
-    __attribute__((tls_model("initial-exec")));
+/* initial-exec keeps the thread-local access to one instruction beside one load of
+ * the block's offset from the GOT (one struct, so one load for both counters); they
+ * fit easily in the static TLS surplus that glibc reserves for dlopen'ed modules. */
+typedef struct {
+    uint64_t allocations;
+    uint64_t bytes;
+} thread_counts;
+static _Thread_local thread_counts counts __attribute__((tls_model("initial-exec")));
 
 /* The sampler's state on the fast path (GIL held). sample_engine is NULL when no
  * session samples; sample_countdown mirrors the engine's countdown while one does
- * (the engine's own copy is brought up to date on the slow path only). */
+ * (the engine's own copy is brought up to date on the slow path only).
+ * sample_filter is the engine's live-block filter while one samples, NULL otherwise:
+ * the one load a free makes before it knows it can pass straight through. */
 #define COUNTDOWN_PARKED INT64_MAX
 static dprof_ms *sample_engine = NULL;
+static const uint8_t *sample_filter = NULL;
 static int64_t sample_countdown = COUNTDOWN_PARKED;
 static uint64_t sample_always = UINT64_MAX;
 
@@ -118,13 +123,32 @@ sample_check(void *ptr, size_t size)
     sample_slow(ptr, size);
 }
 
+/* A free whose filter byte is set: the block may be a sampled one. The filter is
+ * all zeros but for saturated bytes when nothing is live, so the fast path needs no
+ * other test; NULL (whose byte may be set by some block) is sorted out here, and
+ * forget() finds whether the address is really a live sampled block. */
+static void __attribute__((noinline))
+forget_if_sampled(void *ptr)
+{
+    dprof_ms *ms = sample_engine;
+    if (ms != NULL && ptr != NULL) {
+        (void)dprof_ms_forget(ms, (uintptr_t)ptr, dprof_ms_now_ns);
+    }
+}
+
+static inline int
+may_be_sampled(const void *ptr)
+{
+    const uint8_t *filter = sample_filter;
+    return __builtin_expect(filter != NULL, 0)
+           && filter[dprof_ms_filter_slot((uintptr_t)ptr)] != 0;
+}
+
 static inline void
 sample_free_check(void *ptr)
 {
-    dprof_ms *ms = sample_engine;
-    if (__builtin_expect(ms != NULL, 0) && ms->live_count != 0 &&
-        ms->filter[dprof_ms_filter_slot((uintptr_t)ptr)] != 0) {
-        (void)dprof_ms_forget(ms, (uintptr_t)ptr, dprof_ms_now_ns);
+    if (may_be_sampled(ptr)) {
+        forget_if_sampled(ptr);
     }
 }
 
@@ -148,12 +172,14 @@ dprof_hooks_sampling_on(dprof_ms *engine)
     sample_countdown = engine->countdown;
     sample_always = engine->always;
     sample_engine = engine;
+    sample_filter = engine->filter;
 }
 
 void
 dprof_hooks_sampling_off(void)
 {
     sample_engine = NULL;
+    sample_filter = NULL;
     sample_countdown = COUNTDOWN_PARKED;
     sample_always = UINT64_MAX;
 }
@@ -168,14 +194,22 @@ dprof_hooks_sampling_off(void)
  * MemoryError. Only an allocation the countdown would sample (about one per mean
  * bytes, and every one of at least the mean) takes the slow path, which has the
  * block's address to record. */
+/* GCC would pack the two counter increments into one SSE add (four instructions
+ * more than two plain adds to memory); clang does not. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define FAST_PATH __attribute__((optimize("no-tree-slp-vectorize")))
+#else
+#define FAST_PATH
+#endif
+
 static inline int
 counted_fast(size_t size)
 {
     int64_t left = sample_countdown - (int64_t)size;
     if (__builtin_expect(left > 0 && (uint64_t)size < sample_always, 1)) {
         sample_countdown = left;
-        thread_allocations++;
-        thread_allocated_bytes += size;
+        counts.allocations++;
+        counts.bytes += size;
         return 1;
     }
     return 0;
@@ -186,14 +220,14 @@ malloc_slow(hook_ctx *c, size_t size)
 {
     void *ptr = c->prev.malloc(c->prev.ctx, size);
     if (ptr != NULL) {
-        thread_allocations++;
-        thread_allocated_bytes += size;
+        counts.allocations++;
+        counts.bytes += size;
         sample_check(ptr, size);
     }
     return ptr;
 }
 
-static void *
+static void * FAST_PATH
 hook_malloc(void *ctx, size_t size)
 {
     hook_ctx *c = (hook_ctx *)ctx;
@@ -208,14 +242,14 @@ calloc_slow(hook_ctx *c, size_t nelem, size_t elsize, size_t size)
 {
     void *ptr = c->prev.calloc(c->prev.ctx, nelem, elsize);
     if (ptr != NULL) {
-        thread_allocations++;
-        thread_allocated_bytes += size;
+        counts.allocations++;
+        counts.bytes += size;
         sample_check(ptr, size);
     }
     return ptr;
 }
 
-static void *
+static void * FAST_PATH
 hook_calloc(void *ctx, size_t nelem, size_t elsize)
 {
     hook_ctx *c = (hook_ctx *)ctx;
@@ -242,8 +276,8 @@ hook_realloc(void *ctx, void *old, size_t new_size)
          * block is not a new one; for the sampler a resize is the old block's free
          * and a new block's allocation (on failure the old block is still there) */
         if (old == NULL) {
-            thread_allocations++;
-            thread_allocated_bytes += new_size;
+            counts.allocations++;
+            counts.bytes += new_size;
         } else {
             sample_free_check(old);
         }
@@ -253,9 +287,11 @@ hook_realloc(void *ctx, void *old, size_t new_size)
 }
 
 static void __attribute__((noinline))
-free_sampled(hook_ctx *c, dprof_ms *ms, void *ptr)
+free_maybe_sampled(hook_ctx *c, void *ptr)
 {
-    (void)dprof_ms_forget(ms, (uintptr_t)ptr, dprof_ms_now_ns);  /* before it can be reused */
+    if (c->current) {
+        forget_if_sampled(ptr);     /* before the address can be reused */
+    }
     c->prev.free(c->prev.ctx, ptr);
 }
 
@@ -263,12 +299,11 @@ static void
 hook_free(void *ctx, void *ptr)
 {
     hook_ctx *c = (hook_ctx *)ctx;
-    dprof_ms *ms = sample_engine;
     /* Only a block the live filter may hold leaves the fast path, whose last act is
-     * the allocator's call (a jump, as in hook_malloc). */
-    if (__builtin_expect(ms != NULL, 0) && ptr != NULL && c->current
-        && ms->live_count != 0 && ms->filter[dprof_ms_filter_slot((uintptr_t)ptr)] != 0) {
-        free_sampled(c, ms, ptr);
+     * the allocator's call (a jump, as in hook_malloc): with sampling off that is one
+     * load and a branch, with it on a hash and one byte more. */
+    if (may_be_sampled(ptr)) {
+        free_maybe_sampled(c, ptr);
         return;
     }
     c->prev.free(c->prev.ctx, ptr);
@@ -290,25 +325,28 @@ retire(hook_ctx *c)
 static int
 probe(int d)
 {
-    uint64_t allocations = thread_allocations, bytes = thread_allocated_bytes;
+    uint64_t allocations = counts.allocations, bytes = counts.bytes;
     dprof_ms *engine = sample_engine;
+    const uint8_t *filter = sample_filter;
     int64_t countdown = sample_countdown;
     uint64_t always = sample_always;
     sample_engine = NULL;
+    sample_filter = NULL;
     sample_countdown = COUNTDOWN_PARKED;
     sample_always = UINT64_MAX;
     void *p = d == DOM_MEM ? PyMem_Malloc(1) : PyObject_Malloc(1);
-    int seen = thread_allocations != allocations;
+    int seen = counts.allocations != allocations;
     if (d == DOM_MEM) {
         PyMem_Free(p);
     } else {
         PyObject_Free(p);
     }
     sample_engine = engine;
+    sample_filter = filter;
     sample_countdown = countdown;
     sample_always = always;
-    thread_allocations = allocations;
-    thread_allocated_bytes = bytes;
+    counts.allocations = allocations;
+    counts.bytes = bytes;
     return p == NULL ? -1 : seen;
 }
 
@@ -414,6 +452,6 @@ dprof_hooks_intact_since(uint64_t since_ns)
 void
 dprof_hooks_thread_counts(uint64_t *allocations, uint64_t *bytes)
 {
-    *allocations = thread_allocations;
-    *bytes = thread_allocated_bytes;
+    *allocations = counts.allocations;
+    *bytes = counts.bytes;
 }
