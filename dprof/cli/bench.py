@@ -44,8 +44,8 @@ def add_parsers(verbs) -> None:
 
 
 def _repo(args):
-    from dprof.repo import ProfileRepo
-    return ProfileRepo(args.db)
+    from dprof.cli.records import open_repo
+    return open_repo(args)
 
 
 def cmd_list(args) -> int:

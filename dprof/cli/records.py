@@ -95,8 +95,37 @@ def parse_since(text: str) -> datetime:
 
 
 def open_repo(args):
+    """The repository a reading verb reads (and rm/prune delete from). A SQLite file
+    that does not exist is an error naming it: opening it would create an empty
+    database there and answer "no profiles", as if a typo in --db had found nothing."""
     from dprof.repo import ProfileRepo
+    missing = missing_database(args.db)
+    if missing is not None:
+        raise CliError(missing)
     return ProfileRepo(args.db)
+
+
+def missing_database(db) -> Optional[str]:
+    """Why the SQLite database behind ``db`` (--db, else the environment or the
+    default) cannot be read because it is not there, or None when it is there, is
+    not a SQLite file, or has profiles waiting in its spool (ProfileRepo creates the
+    file and moves them in)."""
+    from dprof.repo.url import resolve_url, spool_path, sqlite_file
+    try:
+        url = resolve_url(db)
+    except (TypeError, ValueError):
+        return None             # ProfileRepo names what is wrong with it
+    path = sqlite_file(url)
+    if path is None or path.exists():
+        return None
+    try:
+        if spool_path(url).stat().st_size > 0:
+            return None
+    except OSError:
+        pass
+    if not path.parent.is_dir():
+        return f"no database at {path}: the directory {path.parent} does not exist"
+    return f"no database at {path}: nothing has been recorded there yet"
 
 
 def _query(args, limit=None):

@@ -59,6 +59,19 @@ def test_history_with_no_match_says_so_and_exits_0(known_cli):
     assert done.stdout == "" and done.stderr.strip() == "no profiles match"
 
 
+@pytest.mark.parametrize("verb", [("history",), ("stats",), ("show", "aaaa"),
+                                  ("view", "aaaa"), ("insights",), ("bench", "list")])
+def test_reading_a_database_that_does_not_exist_names_it_and_creates_nothing(cli, verb):
+    """A typo in --db must not read as "no profiles" (nor leave an empty database)."""
+    in_existing_dir = cli.workdir / "typo.db"
+    in_missing_dir = cli.workdir / "no-such-dir" / "profiles.db"
+    for path, why in ((in_existing_dir, "nothing has been recorded there yet"),
+                      (in_missing_dir, f"the directory {in_missing_dir.parent} does not exist")):
+        done = cli("--db", str(path), *verb, check=2)
+        assert done.stderr.strip() == f"dprof {verb[0]}: no database at {path}: {why}"
+        assert not path.exists()
+
+
 def test_show_text_names_every_field_and_the_missing_ones(known_cli):
     done = known_cli("show", "aaaa2222000000000000000000000002", check=0)
     out = done.stdout

@@ -64,8 +64,8 @@ def test_list_and_compare_stored_runs(two_runs):
 
 
 def test_compare_names_what_it_cannot_find_or_parse(sessions):
-    res = _dprof(sessions, "bench", "list")
-    assert res.returncode == 0 and "no stored benchmark runs" in res.stderr
+    res = _dprof(sessions, "bench", "list")          # before anything is stored
+    assert res.returncode == 2 and "nothing has been recorded there yet" in res.stderr
     sessions.pytester.makepyfile(test_work=WORK)
     sessions.run("--dprof-save", "before", *FAST).assert_outcomes(passed=1)
     two_runs = sessions
