@@ -17,6 +17,8 @@ import threading
 import time
 from collections import namedtuple
 
+from dprof._procfile import KeptFile
+
 try:
     import resource
 except ImportError:           # pragma: no cover - Windows
@@ -38,39 +40,6 @@ TaskReading = namedtuple("TaskReading", (
     "net_sent", "net_received", "missing"))
 
 
-class _Kept:
-    """A /proc file kept open and re-read with pread (opening it costs most of a
-    reading). "/proc/self" is resolved at open(), so a forked child reopens it; a
-    per-thread one (/proc/thread-self) lives in a threading.local and is closed
-    when its thread's locals go."""
-
-    _reopen = threading.Lock()
-
-    def __init__(self, path):
-        self.path, self.fd, self.pid = path, None, 0
-
-    def read(self):
-        pid = os.getpid()
-        fd = self.fd if self.pid == pid else None
-        if fd is None:
-            with self._reopen:      # one thread reopens; pread itself needs no lock
-                if self.fd is None or self.pid != pid:
-                    self.close()
-                    self.fd, self.pid = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC), pid
-                fd = self.fd
-        return os.pread(fd, 65536, 0)
-
-    def close(self):
-        if self.fd is not None:
-            try:
-                os.close(self.fd)
-            except OSError:
-                pass
-            self.fd = None
-
-    __del__ = close
-
-
 _kept = {}
 _per_thread = threading.local()
 
@@ -78,7 +47,7 @@ _per_thread = threading.local()
 def _read(path):
     f = _kept.get(path)
     if f is None:
-        f = _kept.setdefault(path, _Kept(path))
+        f = _kept.setdefault(path, KeptFile(path))
     return f.read()
 
 
@@ -100,7 +69,7 @@ def _process_io():
 def _thread_io():
     f = getattr(_per_thread, "io", None)
     if f is None:
-        f = _per_thread.io = _Kept("/proc/thread-self/io")
+        f = _per_thread.io = KeptFile("/proc/thread-self/io")
     return _parse_io(f.read())
 
 

@@ -17,6 +17,8 @@ import os
 from typing import Dict, Optional
 
 from dprof._native_loader import runtime as _runtime
+from dprof._procfile import KeptFile
+
 _native = _runtime()   # the extension, or its pure-Python twins (DPROF_NO_NATIVE)
 
 # TaskReading.missing bits (csrc/task_readings.h) -> (source name, reason)
@@ -106,40 +108,14 @@ def take() -> Reading:
     return out
 
 
-class _SelfFile:
-    """A /proc/self file kept open across calls. "/proc/self" is resolved at open(),
-    so a forked child reopens it on first use (the parent's descriptor is closed)."""
-
-    def __init__(self, path: str, flags: int):
-        self.path, self.flags = path, flags | os.O_CLOEXEC
-        self.fd: Optional[int] = None
-        self.pid = -1
-
-    def get(self) -> int:
-        """The descriptor, opened if needed (OSError if it cannot be)."""
-        pid = os.getpid()
-        if self.fd is None or self.pid != pid:
-            self.close()
-            self.fd, self.pid = os.open(self.path, self.flags), pid
-        return self.fd
-
-    def close(self) -> None:
-        if self.fd is not None:
-            try:
-                os.close(self.fd)
-            except OSError:
-                pass
-            self.fd = None
-
-
-_status = _SelfFile("/proc/self/status", os.O_RDONLY)
-_clear_refs = _SelfFile("/proc/self/clear_refs", os.O_WRONLY)
+_status = KeptFile("/proc/self/status")
+_clear_refs = KeptFile("/proc/self/clear_refs", os.O_WRONLY)
 
 
 def vmhwm_bytes() -> Optional[int]:
     """The mm's own RSS high-water mark (VmHWM in /proc/self/status), or None."""
     try:
-        data = os.pread(_status.get(), 8192, 0)
+        data = _status.read(8192)
     except OSError:
         _status.close()
         return None
@@ -163,7 +139,7 @@ def reset_peak_rss() -> Optional[str]:
     /proc/self/clear_refs (Linux 4.0+) resets only the high-water mark.
     """
     try:
-        os.write(_clear_refs.get(), b"5")
+        os.write(_clear_refs.descriptor(), b"5")
         return None
     except OSError as exc:
         _clear_refs.close()
