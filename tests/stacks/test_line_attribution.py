@@ -5,6 +5,7 @@ that computes and then waits) is sampled at a rate close to its own period, the
 worst case for a sampler that charges an interval's CPU to whatever stack it sees
 at the end of the interval.
 """
+import statistics
 import time
 
 import pytest
@@ -22,8 +23,10 @@ def crunch(deadline):
 
 
 def alternate(seconds, compute_s=0.012, sleep_s=0.008):
-    """Returns the timer-measured seconds spent computing and sleeping."""
+    """Returns the timer-measured seconds spent computing and sleeping, and the
+    median time a sleep overran (how long a woken thread waited for a CPU)."""
     computing = sleeping = 0.0
+    overruns = []
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         t0 = time.perf_counter()
@@ -33,12 +36,27 @@ def alternate(seconds, compute_s=0.012, sleep_s=0.008):
         t2 = time.perf_counter()
         computing += t1 - t0
         sleeping += t2 - t1
-    return computing, sleeping
+        overruns.append(t2 - t1 - sleep_s)
+    return computing, sleeping, statistics.median(overruns)
+
+
+# A woken thread that waits milliseconds for a CPU (other processes running) is
+# runnable on the sleep line, and the sampler's own ticks come late: the split the
+# test checks is then not the sampler's to see. On an idle machine the median
+# overrun is under 0.2 ms.
+LOADED_OVERRUN_S = 0.001
+ATTEMPTS = 3
 
 
 def test_cpu_of_a_compute_then_sleep_loop_goes_to_the_compute_function():
-    with StackSampler(hz=100) as sampler:
-        computing, sleeping = alternate(2.0)
+    for _ in range(ATTEMPTS):
+        with StackSampler(hz=100) as sampler:
+            computing, sleeping, overrun = alternate(2.0)
+        if overrun < LOADED_OVERRUN_S:
+            break
+    else:
+        pytest.skip(f"the machine is loaded: sleeps overran by {overrun * 1e3:.1f} ms "
+                    f"(median) in each of {ATTEMPTS} runs")
     profile = sampler.profile
     in_crunch = on_sleep_line_cpu = on_sleep_line_wait = 0.0
     for row in profile.rows:
