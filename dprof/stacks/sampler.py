@@ -53,6 +53,37 @@ def _stop_all_at_exit() -> None:
 OWN_THREAD_PREFIX = "dprof-"
 
 
+def _own_frame_keys():
+    """(file, function) of this sampler's own methods as the sampler names them:
+    co_qualname on 3.11+ (what the C reader interns), co_name before."""
+    keys = set()
+    for method in (StackSampler.start, StackSampler.stop,
+                   StackSampler.__enter__, StackSampler.__exit__):
+        code = method.__code__
+        keys.add((code.co_filename, getattr(code, "co_qualname", code.co_name)))
+    return frozenset(keys)
+
+
+def _without_own_frames(profile: StackProfile) -> StackProfile:
+    """The profile with this sampler's own frames cut off: the last tick can find the
+    calling thread inside stop() (waiting for the sampler thread), and that time is
+    shown on the caller's line, where stop() was called, as the Python sampler shows
+    it (dprof.stacks.pysampler). A stack that is only the sampler's own is dropped."""
+    own = _OWN_FRAMES
+    own_ids = {i for i, f in enumerate(profile.frames) if (f.filename, f.function) in own}
+    if not own_ids or not any(own_ids.intersection(s) for s in profile.stacks):
+        return profile
+    out = StackProfile(thread_names=dict(profile.thread_names), meta=dict(profile.meta))
+    for row in profile.rows:
+        ids = profile.stacks[row.stack_id]
+        cut = next((k for k, i in enumerate(ids) if i in own_ids), len(ids))
+        if cut == 0:
+            continue
+        out.add(row.thread_id, [profile.frames[i] for i in ids[:cut]], row.category,
+                row.seconds, row.samples)
+    return out
+
+
 class StackSampler:
     """Samples the Python stacks of every thread of this process.
 
@@ -112,6 +143,7 @@ class StackSampler:
             table, stats = native.stop()
             _live.discard(self)
         profile = table if isinstance(table, StackProfile) else from_table(table, StackProfile())
+        profile = _without_own_frames(profile)
         names = dict(self._names)
         names.update(stats.pop("thread_names"))     # names seen by the sampler win
         # dprof's own helper threads (all named "dprof-...") are not the program
@@ -145,3 +177,6 @@ class StackSampler:
         for t in threading.enumerate():
             if t.native_id is not None:
                 self._names[t.native_id] = t.name
+
+
+_OWN_FRAMES = _own_frame_keys()

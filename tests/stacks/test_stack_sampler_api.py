@@ -102,3 +102,41 @@ def test_the_sampler_thread_blocks_every_signal():
     standard = (1 << 31) - 1
     for tid, mask in new.items():
         assert mask & standard == standard & ~((1 << 8) | (1 << 18)), (tid, hex(mask))
+
+
+def test_the_samplers_own_frames_are_cut_and_their_time_goes_to_the_call():
+    """The last tick finds the thread that called stop() inside it (waiting for the
+    sampler thread): that time belongs on the caller's line, as the Python sampler
+    shows it, never on StackSampler.stop (seen on every 2 s run at 100 Hz before)."""
+    import dprof.stacks.sampler as sampler_module
+    own_file = sampler_module.__file__
+    seen_own, totals = 0, []
+    for _ in range(3):
+        with StackSampler(hz=200) as s:
+            w.spin_until(time.perf_counter() + 0.3)
+        profile = s.profile
+        seen_own += sum(f.filename == own_file for f in profile.frames)
+        totals.append((profile.total_seconds(), profile.duration_seconds))
+    assert seen_own == 0
+    for total, duration in totals:      # the cut time is kept, not dropped
+        assert total == pytest.approx(duration, rel=0.05)
+
+
+def test_cutting_own_frames_keeps_the_callers_stack_and_merges_rows():
+    from dprof.stacks import Frame, StackProfile
+    from dprof.stacks.sampler import _OWN_FRAMES, _without_own_frames
+    own_file, own_stop = next((f, n) for f, n in _OWN_FRAMES if n.endswith("stop"))
+    own_exit = next(n for f, n in _OWN_FRAMES if n.endswith("__exit__"))
+    main, work = Frame("job.py", "main", 3), Frame("job.py", "work", 9)
+    inside = [main, Frame(own_file, own_exit, 140), Frame(own_file, own_stop, 112)]
+    p = StackProfile()
+    p.add(1, [main], "wait_sleep", 0.5, 5)
+    p.add(1, inside, "wait_sleep", 0.25, 2)
+    p.add(1, [main, work], "cpu_python", 1.0, 10)
+    p.add(2, inside[1:], "wait_sleep", 0.125, 1)     # nothing of the caller's: dropped
+    out = _without_own_frames(p)
+    got = {(r.thread_id, tuple(out.stack_frames(r.stack_id)), r.category): (r.seconds, r.samples)
+           for r in out.rows}
+    assert got == {(1, (main,), "wait_sleep"): (0.75, 7),
+                   (1, (main, work), "cpu_python"): (1.0, 10)}
+    assert _without_own_frames(out) is out      # nothing left to cut: the same object
