@@ -58,10 +58,12 @@ def test_cpu_of_a_compute_then_sleep_loop_goes_to_the_compute_function():
         pytest.skip(f"the machine is loaded: sleeps overran by {overrun * 1e3:.1f} ms "
                     f"(median) in each of {ATTEMPTS} runs")
     profile = sampler.profile
-    in_crunch = on_sleep_line_cpu = on_sleep_line_wait = 0.0
+    in_crunch = on_sleep_line_cpu = on_sleep_line_wait = in_loop = 0.0
     for row in profile.rows:
         names = [f.function for f in profile.stack_frames(row.stack_id)]
         leaf = profile.stack_frames(row.stack_id)[-1]
+        if "alternate" in names:
+            in_loop += row.seconds
         if "crunch" in names and row.category in CPU_CATEGORIES:
             in_crunch += row.seconds
         elif names[-1] == "alternate" and "time.sleep" in _source(leaf):
@@ -69,14 +71,20 @@ def test_cpu_of_a_compute_then_sleep_loop_goes_to_the_compute_function():
                 on_sleep_line_cpu += row.seconds
             elif row.category == WAIT_SLEEP:
                 on_sleep_line_wait += row.seconds
+    # Shares of the time charged inside the loop. The last interval of the thread
+    # that calls stop() (up to a budget-stretched period, 150 ms seen) is charged
+    # where stop() was called, the `with` line, outside the loop: it is no part of
+    # the split this test checks, and counting it in the total moved both shares
+    # by up to 8 points.
     total = computing + sleeping
+    assert in_loop > 0.8 * total
     # Charging each interval to the stack seen at its end put about a fifth of
     # this run's time on the sleep line as "CPU in native code"; the time left
     # on it now is the sampler's remaining blind spot (intervals whose split it
-    # cannot see), bounded here with room for a loaded machine.
-    assert on_sleep_line_cpu / total < 0.08
-    assert in_crunch / total == pytest.approx(computing / total, abs=0.10)
-    assert on_sleep_line_wait / total == pytest.approx(sleeping / total, abs=0.10)
+    # cannot see): 0 to 6 points idle, bounded here with room for a loaded machine.
+    assert on_sleep_line_cpu / in_loop < 0.10
+    assert in_crunch / in_loop == pytest.approx(computing / total, abs=0.10)
+    assert on_sleep_line_wait / in_loop == pytest.approx(sleeping / total, abs=0.10)
 
 
 def _source(frame):
