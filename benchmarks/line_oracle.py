@@ -12,7 +12,12 @@ points on at least five pyperformance programs, the helper workload and black
 (mypyc-compiled).
 
     python benchmarks/line_oracle.py [--hz 250] [--seconds 8] [--programs nbody,helper]
-        [--gil-walk] [--json out.json]
+        [--gil-walk] [--nonblocking] [--json out.json]
+
+py-spy pauses the program for each sample (its default), so its samples are snapshots;
+dprof reads a running thread. ``--nonblocking`` adds py-spy reading a running thread
+too (``py-spy record --nonblocking``): TVDnb is dprof against that, nb-spy that against
+the pausing py-spy (what reading without a pause costs an outside reader).
 
 Needs py-spy on PATH with ptrace permitted (as root here); programs whose sources are
 missing (pyperformance, black) are reported as skipped with the reason.
@@ -164,9 +169,11 @@ def parse_py_spy_raw(path, script):
     return counts
 
 
-def run_py_spy(script, hz, out):
-    cmd = ["py-spy", "record", "-r", str(int(hz)), "-f", "raw", "-o", out, "--",
-           sys.executable, script]
+def run_py_spy(script, hz, out, nonblocking=False):
+    """py-spy pauses the program for each sample unless ``nonblocking``: then it reads
+    a running thread, as dprof does (its reads can straddle a frame change)."""
+    cmd = ["py-spy", "record", "-r", str(int(hz)), "-f", "raw", "-o", out,
+           *(["--nonblocking"] if nonblocking else []), "--", sys.executable, script]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"py-spy failed ({proc.returncode}): {proc.stderr[-500:]}")
@@ -202,14 +209,14 @@ def py_spy_usable():
     return None
 
 
-def compare(name, hz, seconds, gil_walk):
+def compare(name, hz, seconds, gil_walk, nonblocking=False):
     source, reason = driver_source(name, seconds)
     if source is None:
         return {"program": name, "skipped": reason}
-    return compare_source(name, source, hz, gil_walk)
+    return compare_source(name, source, hz, gil_walk, nonblocking)
 
 
-def compare_source(name, source, hz, gil_walk=False):
+def compare_source(name, source, hz, gil_walk=False, nonblocking=False):
     """Runs `source` under py-spy and twice under dprof; the row of TVDs."""
     with tempfile.TemporaryDirectory() as d:
         script = os.path.join(d, f"{name}_driver.py")
@@ -228,6 +235,10 @@ def compare_source(name, source, hz, gil_walk=False):
         if gil_walk:
             g = run_dprof(script, hz, os.path.join(d, "g.json"), gil_walk=True)
             row["tvd_gil_walk"] = tvd(g["shares"], spy)
+        if nonblocking:
+            nb = run_py_spy(script, hz, os.path.join(d, "spy-nb.txt"), nonblocking=True)
+            row["tvd_vs_nonblocking"] = tvd(a["shares"], nb)
+            row["nonblocking_vs_blocking"] = tvd(nb, spy)
         return row
 
 
@@ -238,6 +249,9 @@ def main():
     ap.add_argument("--programs", default=",".join(list(PYPERFORMANCE) + ["helper", "black"]))
     ap.add_argument("--gil-walk", action="store_true",
                     help="also measure the GIL-holding walk (the old reader)")
+    ap.add_argument("--nonblocking", action="store_true",
+                    help="also run py-spy --nonblocking (reads a running thread, as dprof "
+                         "does): TVDnb is dprof against it, nb-spy it against py-spy")
     ap.add_argument("--json", help="write the rows here")
     args = ap.parse_args()
     reason = py_spy_usable()
@@ -246,9 +260,11 @@ def main():
         return 0
     rows = []
     print(f"{'program':14s} {'TVD':>6s} {'TVD#2':>6s} {'TVD(n)':>6s} {'noise':>6s}"
-          + (f" {'GILwalk':>7s}" if args.gil_walk else "") + "  hottest (py-spy | dprof)")
+          + (f" {'GILwalk':>7s}" if args.gil_walk else "")
+          + (f" {'TVDnb':>6s} {'nb-spy':>6s}" if args.nonblocking else "")
+          + "  hottest (py-spy | dprof)")
     for name in args.programs.split(","):
-        row = compare(name, args.hz, args.seconds, args.gil_walk)
+        row = compare(name, args.hz, args.seconds, args.gil_walk, args.nonblocking)
         rows.append(row)
         if "skipped" in row:
             print(f"{name:14s} skipped: {row['skipped']}")
@@ -258,6 +274,8 @@ def main():
               f"{row['tvd_counts']:6.1f} "
               f"{row['noise_floor']:6.1f}"
               + (f" {row['tvd_gil_walk']:7.1f}" if args.gil_walk else "")
+              + (f" {row['tvd_vs_nonblocking']:6.1f} {row['nonblocking_vs_blocking']:6.1f}"
+                 if args.nonblocking else "")
               + f"  {top(row['top_py_spy'])} | {top(row['top_dprof'])}", flush=True)
     done = [r for r in rows if "tvd" in r]
     if done:
