@@ -107,7 +107,16 @@ def test_an_installed_application_run_with_m_is_the_users_code(installed_app, cl
     spots = report.hotspots(stacks)
     assert spots and spots[0].filename == str(package_dir / "__init__.py"), spots[:3]
     assert spots[0].source == "total += i * i          # the hot line"
-    assert "[library code]" not in report.render_calltree(stacks, include_libraries=False)
+    tree = report.render_calltree(stacks, include_libraries=False)
+    assert "crunch (" in tree and "thatapp/__init__.py" in tree
+    # The installed package is the user's code: its time is not "[library code]".
+    # A first sample may still land in the import machinery (importlib, reading the
+    # package from site-packages): 51 ms of a 0.66 s run once on a loaded 3.9, which
+    # is not the package's own code, so only that much is allowed outside it.
+    outside = sum(r.seconds for r in stacks.rows
+                  if not any(f.filename.startswith(str(package_dir))
+                             for f in stacks.stack_frames(r.stack_id)))
+    assert outside < 0.15 * stacks.total_seconds(), tree
     # the summary ends with that line
     assert "thatapp/__init__.py:5" in done.stderr.split("top lines of your code:")[1]
     assert launcher_frames(stacks) == []
