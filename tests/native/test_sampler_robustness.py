@@ -27,6 +27,14 @@ def open_fds():
     return len(os.listdir("/proc/self/fd"))
 
 
+def fds_back_to(baseline, timeout=3.0):
+    """Whether the process's descriptor count comes back to ``baseline``. Other
+    threads of the test process (a resource sampler an earlier test left lingering)
+    open and close /proc files of their own, for a few ms at a time: one was counted
+    once in CI (61 against 60). A leak in the cycles counts hundreds, and stays."""
+    return wait_for(lambda: open_fds() <= baseline, timeout)
+
+
 # AddressSanitizer keeps freed memory in quarantine, so RSS bounds say nothing
 # there (its own leak checker covers that build).
 UNDER_ASAN = "asan" in os.environ.get("LD_PRELOAD", "")
@@ -158,7 +166,7 @@ def test_many_start_stop_cycles_leak_no_descriptors_or_memory():
         s.start()
         s.stop()
     s.sample_once()
-    assert open_fds() == fds
+    assert fds_back_to(fds), (open_fds(), fds)
     assert_rss_grew_less_than(rss, 8 << 20)
 
 
@@ -172,7 +180,7 @@ def test_many_samplers_created_and_freed_leak_no_descriptors():
         if i % 10 == 0:
             s.start()  # freed while running: dealloc stops and joins
         del s
-    assert open_fds() == fds
+    assert fds_back_to(fds), (open_fds(), fds)
     assert_rss_grew_less_than(rss, 8 << 20)
 
 
