@@ -110,19 +110,14 @@ def missing_database(db) -> Optional[str]:
     default) cannot be read because it is not there, or None when it is there, is
     not a SQLite file, or has profiles waiting in its spool (ProfileRepo creates the
     file and moves them in)."""
-    from dprof.repo.url import resolve_url, spool_path, sqlite_file
+    from dprof.repo.url import resolve_url, spool_has_profiles, sqlite_file
     try:
         url = resolve_url(db)
     except (TypeError, ValueError):
         return None             # ProfileRepo names what is wrong with it
     path = sqlite_file(url)
-    if path is None or path.exists():
+    if path is None or path.exists() or spool_has_profiles(url):
         return None
-    try:
-        if spool_path(url).stat().st_size > 0:
-            return None
-    except OSError:
-        pass
     if not path.parent.is_dir():
         return f"no database at {path}: the directory {path.parent} does not exist"
     return f"no database at {path}: nothing has been recorded there yet"

@@ -28,16 +28,11 @@ _connections: Dict[Tuple[int, str], sqlite3.Connection] = {}
 def database_file(url_or_path) -> Optional[Path]:
     """The SQLite file behind a repo argument (None, a URL or a path) when it exists
     and nothing waits in its spool; else None."""
-    from dprof.repo.url import resolve_url, spool_path, sqlite_file
+    from dprof.repo.url import resolve_url, spool_has_profiles, sqlite_file
     url = resolve_url(url_or_path)
     path = sqlite_file(url)
-    if path is None or "?" in url or not path.is_file():
+    if path is None or "?" in url or not path.is_file() or spool_has_profiles(url):
         return None
-    try:
-        if spool_path(url).stat().st_size > 0:
-            return None
-    except OSError:
-        pass
     return path
 
 

@@ -66,6 +66,15 @@ def sqlite_file(url: str) -> Optional[Path]:
     return Path(path)
 
 
+def spool_has_profiles(url: str) -> bool:
+    """Whether profiles wait in the spool of the database at ``url`` (ProfileRepo moves
+    them in when it opens it, creating a SQLite file that is not there yet)."""
+    try:
+        return spool_path(url).stat().st_size > 0
+    except OSError:
+        return False
+
+
 def spool_path(url: str, spool_dir: UrlLike = None) -> Path:
     """The spool file for one database: ``<spool dir>/spool-<hash of url>.jsonl``.
 
