@@ -48,15 +48,12 @@ LOADED_OVERRUN_S = 0.001
 ATTEMPTS = 3
 
 
-def test_cpu_of_a_compute_then_sleep_loop_goes_to_the_compute_function():
-    for _ in range(ATTEMPTS):
-        with StackSampler(hz=100) as sampler:
-            computing, sleeping, overrun = alternate(2.0)
-        if overrun < LOADED_OVERRUN_S:
-            break
-    else:
-        pytest.skip(f"the machine is loaded: sleeps overran by {overrun * 1e3:.1f} ms "
-                    f"(median) in each of {ATTEMPTS} runs")
+def _measure_split():
+    """One 2 s run of the loop under the sampler: the overrun, and the shares of the
+    time charged inside the loop to computing, to CPU on the sleep line and to
+    sleeping, beside the shares the loop's own timers measured."""
+    with StackSampler(hz=100) as sampler:
+        computing, sleeping, overrun = alternate(2.0)
     profile = sampler.profile
     in_crunch = on_sleep_line_cpu = on_sleep_line_wait = in_loop = 0.0
     for row in profile.rows:
@@ -77,14 +74,55 @@ def test_cpu_of_a_compute_then_sleep_loop_goes_to_the_compute_function():
     # the split this test checks, and counting it in the total moved both shares
     # by up to 8 points.
     total = computing + sleeping
-    assert in_loop > 0.8 * total
-    # Charging each interval to the stack seen at its end put about a fifth of
-    # this run's time on the sleep line as "CPU in native code"; the time left
-    # on it now is the sampler's remaining blind spot (intervals whose split it
-    # cannot see): 0 to 6 points idle, bounded here with room for a loaded machine.
-    assert on_sleep_line_cpu / in_loop < 0.10
-    assert in_crunch / in_loop == pytest.approx(computing / total, abs=0.10)
-    assert on_sleep_line_wait / in_loop == pytest.approx(sleeping / total, abs=0.10)
+    return {
+        "overrun_ms": round(overrun * 1e3, 2),
+        "in_loop_of_total": in_loop / total,
+        "sleep_line_cpu": on_sleep_line_cpu / max(in_loop, 1e-9),
+        "crunch": in_crunch / max(in_loop, 1e-9),
+        "crunch_timed": computing / total,
+        "sleep_line_wait": on_sleep_line_wait / max(in_loop, 1e-9),
+        "sleep_timed": sleeping / total,
+    }
+
+
+def _split_problems(m):
+    """What is wrong with one run's split (empty when it is right)."""
+    problems = []
+    if m["in_loop_of_total"] <= 0.8:
+        problems.append("under 80% of the loop's time charged inside it")
+    # Charging each interval to the stack seen at its end put about a fifth of the
+    # time on the sleep line as "CPU in native code"; what is left there now is the
+    # sampler's remaining blind spot (intervals whose split it cannot see): 0 to 6
+    # points on an idle machine, 10.2 seen once under CI.
+    if m["sleep_line_cpu"] >= 0.10:
+        problems.append("10% or more of the time as CPU on the sleep line")
+    if abs(m["crunch"] - m["crunch_timed"]) > 0.10:
+        problems.append("computing share off by more than 10 points")
+    if abs(m["sleep_line_wait"] - m["sleep_timed"]) > 0.10:
+        problems.append("sleeping share off by more than 10 points")
+    return problems
+
+
+def test_cpu_of_a_compute_then_sleep_loop_goes_to_the_compute_function():
+    # The bug this guards against puts about 20% on the sleep line in every run; a
+    # right sampler is inside the bounds in nearly every run, and a run that missed
+    # them by a point (once in CI) is measured again, up to ATTEMPTS runs in all.
+    seen = []
+    for _ in range(ATTEMPTS):
+        m = _measure_split()
+        if m["overrun_ms"] >= LOADED_OVERRUN_S * 1e3:
+            seen.append((m, ["loaded machine"]))
+            continue
+        problems = _split_problems(m)
+        if not problems:
+            return
+        seen.append((m, problems))
+    if all(problems == ["loaded machine"] for _, problems in seen):
+        pytest.skip(f"the machine is loaded: sleeps overran by "
+                    f"{[m['overrun_ms'] for m, _ in seen]} ms (median) in each run")
+    report = "\n".join(f"{problems}: " + ", ".join(
+        f"{k}={v:.3f}" for k, v in m.items()) for m, problems in seen)
+    pytest.fail(f"the split was wrong in every run:\n{report}")
 
 
 def _source(frame):
