@@ -307,7 +307,8 @@ def _prepare_profile(profile, user_roots, launcher, command_tree) -> None:
     if profile.stacks is not None:
         # a relative script path gives relative frame names: made absolute, so that
         # its lines can be read back from any directory
-        profile.stacks = strip_launcher(profile.stacks, launcher, cwd=os.getcwd())
+        profile.stacks = strip_launcher(profile.stacks, launcher, cwd=os.getcwd(),
+                                        user_roots=user_roots)
         profile.stacks.meta[META_KEY] = user_roots
     if command_tree:
         from dprof.jobs.monitor import command_figures, stop_tree_profiler

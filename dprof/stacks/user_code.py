@@ -207,14 +207,21 @@ def is_launcher_file(filename: str, launcher: Iterable[str] = ()) -> bool:
     return os.path.basename(path) == "runpy.py" and _is_library(path)
 
 
-def strip_launcher(stacks, launcher: Iterable[str] = (), cwd: Optional[str] = None):
+def strip_launcher(stacks, launcher: Iterable[str] = (), cwd: Optional[str] = None,
+                   user_roots: Optional[Dict[str, List[str]]] = None):
     """A copy of ``stacks`` whose every stack starts below the launcher: the longest
     root-first run of launcher frames is cut off. Rows that are launcher frames only
     (dprof starting and storing the run) and rows of dprof's own threads are dropped;
-    their seconds go to ``meta["launcher_seconds"]``. With ``cwd``, relative file
-    names (a script run by a relative path) are made absolute against it."""
+    their seconds go to ``meta["launcher_seconds"]``. With ``user_roots`` (those of
+    ``roots_for_run``), so is a row where the launcher is at work in library code
+    before the program's first line (runpy finding the script through pkgutil and
+    zipimport, dprof entering a context manager): see ``_launcher_at_work``. With
+    ``cwd``, relative file names (a script run by a relative path) are made absolute
+    against it."""
     from dprof.stacks.model import Frame, StackProfile
     launcher = tuple(launcher)
+    users = None if user_roots is None else UserCode(
+        user_roots.get("pinned") or (), user_roots.get("local") or (), launcher)
 
     def absolute(frame):
         name = frame.filename
@@ -232,7 +239,8 @@ def strip_launcher(stacks, launcher: Iterable[str] = (), cwd: Optional[str] = No
         cut = 0
         while cut < len(frames) and own_file(frames[cut].filename):
             cut += 1
-        if name.startswith("dprof-") or (frames and cut == len(frames)):
+        if (name.startswith("dprof-") or (frames and cut == len(frames))
+                or (users is not None and _launcher_at_work(frames, cut, users))):
             dropped += row.seconds
             continue
         out.add(row.thread_id, [absolute(f) for f in frames[cut:]], row.category,
@@ -241,6 +249,20 @@ def strip_launcher(stacks, launcher: Iterable[str] = (), cwd: Optional[str] = No
             out.thread_names[row.thread_id] = name
     out.meta["launcher_seconds"] = dropped + float(stacks.meta.get("launcher_seconds", 0.0))
     return out
+
+
+def _launcher_at_work(frames, cut: int, users: UserCode) -> bool:
+    """Whether a stack whose launcher part is ``frames[:cut]`` is the launcher's own
+    work. The program starts where runpy's ``_run_code`` executes its code; below any
+    other launcher frame (runpy's ``run_path`` calling pkgutil, dprof calling
+    contextlib) only library code is the launcher's, while the user's code (a
+    package that ``-m pkg.mod`` imports before its first line) is the program's."""
+    if cut == 0:
+        return False            # a thread of the program's own
+    last = frames[cut - 1]
+    if last.function == "_run_code" and not _under(_norm(last.filename), _prefix(_DPROF_DIR)):
+        return False
+    return not any(users(f.filename) for f in frames[cut:])
 
 
 def trim_traceback(tb, exc=None, launcher: Iterable[str] = ()):
