@@ -8,10 +8,12 @@
  *     (one increment each, no atomics); a profile takes differences;
  *   - when a sampling session runs (memsample_binding.c), the sampler's decision,
  *     inline: a subtraction from the byte countdown and a branch taken only when it
- *     crosses zero (or the block is at least the mean, which is always sampled);
- *     a free reads one byte of the engine's live-block filter and looks the address
- *     up only when that byte is set. With sampling off the countdown is parked at
- *     INT64_MAX, so the same instructions run and never branch.
+ *     crosses zero; a free reads one byte of the engine's live-block filter and
+ *     looks the address up only when that byte is set. With sampling off the
+ *     countdown is parked at INT64_MAX, so the same instructions run and never
+ *     branch. The hooks' countdown is the engine's, capped at the engine's
+ *     "always sampled" size (the rest held aside, see dprof_hooks_publish): a block
+ *     that big then crosses zero too, so one test decides both.
  * One layer for both is what keeps sampling on top of counting nearly free: an
  * extra layer would add an indirect call and its loads to every alloc and free.
  * The RAW domain is left alone: it may be called without the GIL.
@@ -50,6 +52,10 @@
 #include <time.h>
 
 typedef struct hook_ctx {
+    /* The countdown the fast path runs: sample_countdown while current. A retired
+     * context's points at a constant 0, which sends every call to the slow path,
+     * where `current` is read: the fast path then needs no test of its own. */
+    int64_t *countdown;
     PyMemAllocatorEx prev;      /* the allocator this installation wraps */
     int current;                /* counts and samples; 0: pass-through */
     struct hook_ctx *retired;   /* next on the list of pass-through contexts */
@@ -74,15 +80,18 @@ typedef struct {
 static _Thread_local thread_counts counts __attribute__((tls_model("initial-exec")));
 
 /* The sampler's state on the fast path (GIL held). sample_engine is NULL when no
- * session samples; sample_countdown mirrors the engine's countdown while one does
- * (the engine's own copy is brought up to date on the slow path only).
- * sample_filter is the engine's live-block filter while one samples, NULL otherwise:
- * the one load a free makes before it knows it can pass straight through. */
+ * session samples. While one does, the engine's countdown is sample_countdown +
+ * sample_reserve: sample_countdown is the part up to the engine's `always` size,
+ * sample_reserve the rest (the engine's own copy is brought up to date on the slow
+ * path only). sample_filter is the engine's live-block filter while one samples,
+ * NULL otherwise: the one load a free makes before it knows it can pass straight
+ * through. */
 #define COUNTDOWN_PARKED INT64_MAX
 static dprof_ms *sample_engine = NULL;
 static const uint8_t *sample_filter = NULL;
 static int64_t sample_countdown = COUNTDOWN_PARKED;
-static uint64_t sample_always = UINT64_MAX;
+static int64_t sample_reserve = 0;
+static int64_t retired_countdown = 0;   /* never written: see hook_ctx.countdown */
 
 static uint64_t
 monotonic_ns(void)
@@ -94,20 +103,64 @@ monotonic_ns(void)
 
 /* --- the sampler's check (inline on the fast path, the rest out of line) ------- */
 
+/* Hands the engine's countdown to the hooks, capped at its `always` size: every block
+ * the engine always samples (size >= always) then takes the countdown to zero or
+ * below and reaches the slow path, with no second test on the fast path. When the
+ * engine's countdown is above the cap, the slow path is also reached once about
+ * `always` bytes have gone by (at most about once per mean bytes, as often as a
+ * sample); it adds the reserve back and decides as the engine would have. */
+void
+dprof_hooks_publish(const dprof_ms *ms, int64_t *countdown, int64_t *reserve)
+{
+    int64_t cap = ms->always < (uint64_t)INT64_MAX ? (int64_t)ms->always : INT64_MAX;
+    *countdown = ms->countdown < cap ? ms->countdown : cap;
+    *reserve = ms->countdown - *countdown;
+}
+
+/* The fast path's test: 1 when a block of `size` crosses no sample point (the
+ * countdown then steps down), 0 when the slow path decides. */
+static inline int
+countdown_step(int64_t *countdown, size_t size)
+{
+    int64_t left = *countdown - (int64_t)size;
+    if (__builtin_expect(left > 0, 1)) {
+        *countdown = left;
+        return 1;
+    }
+    return 0;
+}
+
+/* The slow path's decision, as the engine takes it on its whole countdown. */
+static int
+decide_slow(dprof_ms *ms, int64_t *countdown, int64_t *reserve, size_t size,
+            uint64_t *weight)
+{
+    ms->countdown = *countdown + *reserve;      /* the value before this block */
+    int hit = dprof_ms_should_sample(ms, size, weight);
+    dprof_hooks_publish(ms, countdown, reserve);
+    return hit;
+}
+
+int
+dprof_hooks_decide(dprof_ms *ms, int64_t *countdown, int64_t *reserve, size_t size,
+                   uint64_t *weight)
+{
+    return !countdown_step(countdown, size)
+           && decide_slow(ms, countdown, reserve, size, weight);
+}
+
 static void __attribute__((noinline))
 sample_slow(void *ptr, size_t size)
 {
     dprof_ms *ms = sample_engine;
     if (ms == NULL) {
         sample_countdown = COUNTDOWN_PARKED;    /* drifted while parked: re-park */
+        sample_reserve = 0;
         return;
     }
     uint64_t weight;
-    ms->countdown = sample_countdown;           /* the value before this block */
-    int hit = dprof_ms_should_sample(ms, size, &weight);
-    /* publish before recording: allocations made by the stack walk come next */
-    sample_countdown = ms->countdown;
-    if (hit) {
+    /* published before recording: allocations made by the stack walk come next */
+    if (decide_slow(ms, &sample_countdown, &sample_reserve, size, &weight)) {
         dprof_ms_sampled(ptr, size, weight);
     }
 }
@@ -115,12 +168,9 @@ sample_slow(void *ptr, size_t size)
 static inline void
 sample_check(void *ptr, size_t size)
 {
-    int64_t left = sample_countdown - (int64_t)size;
-    if (__builtin_expect(left > 0 && (uint64_t)size < sample_always, 1)) {
-        sample_countdown = left;
-        return;
+    if (!countdown_step(&sample_countdown, size)) {
+        sample_slow(ptr, size);
     }
-    sample_slow(ptr, size);
 }
 
 /* A free whose filter byte is set: the block may be a sampled one. The filter is
@@ -169,8 +219,7 @@ dprof_hooks_sample_free(void *ptr)
 void
 dprof_hooks_sampling_on(dprof_ms *engine)
 {
-    sample_countdown = engine->countdown;
-    sample_always = engine->always;
+    dprof_hooks_publish(engine, &sample_countdown, &sample_reserve);
     sample_engine = engine;
     sample_filter = engine->filter;
 }
@@ -181,7 +230,7 @@ dprof_hooks_sampling_off(void)
     sample_engine = NULL;
     sample_filter = NULL;
     sample_countdown = COUNTDOWN_PARKED;
-    sample_always = UINT64_MAX;
+    sample_reserve = 0;
 }
 
 /* --- the hooks ------------------------------------------------------------------ */
@@ -202,12 +251,18 @@ dprof_hooks_sampling_off(void)
 #define FAST_PATH
 #endif
 
+/* The countdown's step for a block of `size` that crosses no sample point (1), or 0
+ * (the slow path decides: a sample point, or a retired context). */
 static inline int
-counted_fast(size_t size)
+countdown_fast(hook_ctx *c, size_t size)
 {
-    int64_t left = sample_countdown - (int64_t)size;
-    if (__builtin_expect(left > 0 && (uint64_t)size < sample_always, 1)) {
-        sample_countdown = left;
+    return countdown_step(c->countdown, size);
+}
+
+static inline int
+counted_fast(hook_ctx *c, size_t size)
+{
+    if (countdown_fast(c, size)) {
         counts.allocations++;
         counts.bytes += size;
         return 1;
@@ -219,7 +274,7 @@ static void * __attribute__((noinline))
 malloc_slow(hook_ctx *c, size_t size)
 {
     void *ptr = c->prev.malloc(c->prev.ctx, size);
-    if (ptr != NULL) {
+    if (ptr != NULL && c->current) {
         counts.allocations++;
         counts.bytes += size;
         sample_check(ptr, size);
@@ -231,7 +286,7 @@ static void * FAST_PATH
 hook_malloc(void *ctx, size_t size)
 {
     hook_ctx *c = (hook_ctx *)ctx;
-    if (__builtin_expect(c->current, 1) && !counted_fast(size)) {
+    if (!counted_fast(c, size)) {
         return malloc_slow(c, size);
     }
     return c->prev.malloc(c->prev.ctx, size);
@@ -241,7 +296,7 @@ static void * __attribute__((noinline))
 calloc_slow(hook_ctx *c, size_t nelem, size_t elsize, size_t size)
 {
     void *ptr = c->prev.calloc(c->prev.ctx, nelem, elsize);
-    if (ptr != NULL) {
+    if (ptr != NULL && c->current) {
         counts.allocations++;
         counts.bytes += size;
         sample_check(ptr, size);
@@ -253,23 +308,20 @@ static void * FAST_PATH
 hook_calloc(void *ctx, size_t nelem, size_t elsize)
 {
     hook_ctx *c = (hook_ctx *)ctx;
-    if (__builtin_expect(c->current, 1)) {
-        size_t size;
-        if (__builtin_mul_overflow(nelem, elsize, &size)) {
-            /* the allocator refuses it: nothing to count */
-            return c->prev.calloc(c->prev.ctx, nelem, elsize);
-        }
-        if (!counted_fast(size)) {
-            return calloc_slow(c, nelem, elsize, size);
-        }
+    size_t size;
+    if (__builtin_mul_overflow(nelem, elsize, &size)) {
+        /* the allocator refuses it: nothing to count */
+        return c->prev.calloc(c->prev.ctx, nelem, elsize);
+    }
+    if (!counted_fast(c, size)) {
+        return calloc_slow(c, nelem, elsize, size);
     }
     return c->prev.calloc(c->prev.ctx, nelem, elsize);
 }
 
-static void *
-hook_realloc(void *ctx, void *old, size_t new_size)
+static void * __attribute__((noinline))
+realloc_slow(hook_ctx *c, void *old, size_t new_size)
 {
-    hook_ctx *c = (hook_ctx *)ctx;
     void *ptr = c->prev.realloc(c->prev.ctx, old, new_size);
     if (ptr != NULL && c->current) {
         /* for the counter realloc(NULL, n) is an allocation and resizing a live
@@ -284,6 +336,21 @@ hook_realloc(void *ctx, void *old, size_t new_size)
         sample_check(ptr, new_size);
     }
     return ptr;
+}
+
+/* As malloc: the usual resize (an old block the live filter does not hold, a new size
+ * that crosses no sample point) is decided before the allocator is called, which is
+ * then a jump. Resizing a live block is no new allocation for the counter. */
+static void * FAST_PATH
+hook_realloc(void *ctx, void *old, size_t new_size)
+{
+    hook_ctx *c = (hook_ctx *)ctx;
+    int fast = old == NULL ? counted_fast(c, new_size)
+                           : !may_be_sampled(old) && countdown_fast(c, new_size);
+    if (!fast) {
+        return realloc_slow(c, old, new_size);
+    }
+    return c->prev.realloc(c->prev.ctx, old, new_size);
 }
 
 static void __attribute__((noinline))
@@ -314,6 +381,7 @@ hook_free(void *ctx, void *ptr)
 static void
 retire(hook_ctx *c)
 {
+    c->countdown = &retired_countdown;
     c->current = 0;
     c->retired = retired_list;
     retired_list = c;
@@ -329,11 +397,11 @@ probe(int d)
     dprof_ms *engine = sample_engine;
     const uint8_t *filter = sample_filter;
     int64_t countdown = sample_countdown;
-    uint64_t always = sample_always;
+    int64_t reserve = sample_reserve;
     sample_engine = NULL;
     sample_filter = NULL;
     sample_countdown = COUNTDOWN_PARKED;
-    sample_always = UINT64_MAX;
+    sample_reserve = 0;
     void *p = d == DOM_MEM ? PyMem_Malloc(1) : PyObject_Malloc(1);
     int seen = counts.allocations != allocations;
     if (d == DOM_MEM) {
@@ -344,7 +412,7 @@ probe(int d)
     sample_engine = engine;
     sample_filter = filter;
     sample_countdown = countdown;
-    sample_always = always;
+    sample_reserve = reserve;
     counts.allocations = allocations;
     counts.bytes = bytes;
     return p == NULL ? -1 : seen;
@@ -358,6 +426,7 @@ install(int d)
         return -1;
     }
     PyMem_GetAllocator(domains[d], &c->prev);
+    c->countdown = &sample_countdown;
     c->current = 1;
     PyMemAllocatorEx hook = {c, hook_malloc, hook_calloc, hook_realloc, hook_free};
     PyMem_SetAllocator(domains[d], &hook);

@@ -31,6 +31,14 @@ void dprof_hooks_thread_counts(uint64_t *allocations, uint64_t *bytes);
  * filter, calling the sampler (memsample_hooks.h) only when they hit. */
 void dprof_hooks_sampling_on(dprof_ms *engine);
 void dprof_hooks_sampling_off(void);   /* also safe in a pthread_atfork child */
+
+/* The hooks' view of the engine's countdown (the part up to its `always` size, and
+ * the rest), and one allocation decided on it as the hooks decide it: fast-path
+ * test, then the engine. Each hit's weight is the engine's; the twin test runs
+ * sequences through these (memsample_decide(..., through_hooks=True)). */
+void dprof_hooks_publish(const dprof_ms *ms, int64_t *countdown, int64_t *reserve);
+int dprof_hooks_decide(dprof_ms *ms, int64_t *countdown, int64_t *reserve, size_t size,
+                       uint64_t *weight);
 /* The sampler's check for an allocation that did not come through the layer
  * (NumPy's data handler); the free counterpart. */
 void dprof_hooks_sample_alloc(void *ptr, size_t size);

@@ -152,9 +152,12 @@ int dprof_ms_forget(dprof_ms *ms, uintptr_t addr, dprof_ms_clock clock);
 static inline size_t
 dprof_ms_filter_slot(uintptr_t addr)
 {
-    /* blocks are at least 16-byte aligned; fold in higher bits for big blocks */
-    return (size_t)((addr >> 4) ^ (addr >> (4 + DPROF_MS_FILTER_BITS)))
-           & ((1u << DPROF_MS_FILTER_BITS) - 1);
+    /* Blocks are at least 16-byte aligned. Every free of a sampling session runs
+     * this, so it is a shift and a mask. Big blocks (mapped by malloc on their own
+     * pages) fall on a few dozen slots only: that takes no more slots than spreading
+     * them would (a small block's free is a false hit in proportion to the slots
+     * set), and the freeing of a big block goes to the table anyway. */
+    return (size_t)(addr >> 4) & ((1u << DPROF_MS_FILTER_BITS) - 1);
 }
 
 static inline int

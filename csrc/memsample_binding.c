@@ -534,10 +534,11 @@ memsample_draws(PyObject *module, PyObject *args)
 }
 
 PyDoc_STRVAR(memsample_decide_doc,
-"memsample_decide(seed, mean, sizes) -> list[int]\n"
+"memsample_decide(seed, mean, sizes, through_hooks=False) -> list[int]\n"
 "\n"
 "The weight the sampler gives each allocation size in turn (0: not sampled),\n"
-"run through the engine alone, without hooks: the twin test's oracle.");
+"run through the engine alone, or (through_hooks) as the allocator hooks decide\n"
+"it, on their capped countdown: the twin test's oracle for both.");
 
 static PyObject *
 memsample_decide(PyObject *module, PyObject *args)
@@ -546,7 +547,9 @@ memsample_decide(PyObject *module, PyObject *args)
     unsigned long long seed;
     double mean;
     PyObject *sizes;
-    if (!PyArg_ParseTuple(args, "KdO:memsample_decide", &seed, &mean, &sizes)) {
+    int through_hooks = 0;
+    if (!PyArg_ParseTuple(args, "KdO|p:memsample_decide", &seed, &mean, &sizes,
+                          &through_hooks)) {
         return NULL;
     }
     if (!(mean >= 1.0)) {
@@ -569,13 +572,17 @@ memsample_decide(PyObject *module, PyObject *args)
         Py_DECREF(out);
         return PyErr_NoMemory();
     }
+    int64_t countdown, reserve;
+    dprof_hooks_publish(&ms, &countdown, &reserve);
     for (Py_ssize_t i = 0; i < n; i++) {
         size_t size = PyLong_AsSize_t(PySequence_Fast_GET_ITEM(seq, i));
         if (size == (size_t)-1 && PyErr_Occurred()) {
             goto error;
         }
         uint64_t w = 0;
-        if (!dprof_ms_should_sample(&ms, size, &w)) {
+        int hit = through_hooks ? dprof_hooks_decide(&ms, &countdown, &reserve, size, &w)
+                                : dprof_ms_should_sample(&ms, size, &w);
+        if (!hit) {
             w = 0;
         }
         PyObject *v = PyLong_FromUnsignedLongLong(w);

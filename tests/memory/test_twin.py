@@ -15,11 +15,28 @@ def test_draw_sequence_matches_the_twin(seed, mean):
     assert _native.memsample_draws(seed, mean, 2000) == draws(seed, mean, 2000)
 
 
-def test_weights_match_the_twin_over_mixed_sizes():
+@pytest.mark.parametrize("through_hooks", [False, True], ids=["engine", "hooks"])
+def test_weights_match_the_twin_over_mixed_sizes(through_hooks):
+    # "hooks": the allocator hooks' own path, whose countdown is capped at the
+    # always-sampled size with the rest held aside; the sizes straddle that size.
     rng = random.Random(7)
-    sizes = [rng.choice([8, 56, 1000, 100_000, 600_000, 3 << 20]) for _ in range(50_000)]
+    sizes = [rng.choice([8, 56, 1000, 100_000, 524_287, 524_288, 600_000, 3 << 20])
+             for _ in range(50_000)]
     twin = Twin(99, 524288.0)
-    assert _native.memsample_decide(99, 524288.0, sizes) == [twin.weight(s) for s in sizes]
+    expected = [twin.weight(s) for s in sizes]
+    assert _native.memsample_decide(99, 524288.0, sizes, through_hooks) == expected
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_the_hooks_decide_small_blocks_as_the_twin_does(seed):
+    # Only small blocks: every crossing of a draw above the cap passes through the
+    # slow path without a sample, which must leave the decisions unchanged.
+    rng = random.Random(seed)
+    sizes = [rng.choice([16, 48, 512, 4096, 65_536]) for _ in range(200_000)]
+    twin = Twin(seed, 65536.0)
+    expected = [twin.weight(s) for s in sizes]
+    assert sum(1 for w in expected if w) > 100
+    assert _native.memsample_decide(seed, 65536.0, sizes, True) == expected
 
 
 def test_draws_have_the_configured_mean():
