@@ -290,6 +290,7 @@ dprof_budget_init(dprof_budget *b, double budget, uint64_t base_period_ns)
     b->budget = budget;
     b->base_period_ns = base_period_ns;
     b->paid_until_ns = 0;
+    b->start_allowance_ns = DPROF_BUDGET_START_ALLOWANCE_NS;
 }
 
 uint64_t
@@ -302,10 +303,14 @@ dprof_budget_update(dprof_budget *b, uint64_t start_ns, uint64_t cost_ns)
      * of the run the ticks cost at most the budget plus one tick. A smoothed cost
      * would let one expensive tick (the first, which interns every code object on
      * the stack) hold the rate down for dozens of ticks after it had been paid for:
-     * a 0.5 s program asked to be sampled at 100 Hz got 26. */
+     * a 0.5 s program asked to be sampled at 100 Hz got 26. The first ticks' cost,
+     * up to the start allowance in all, is not paced (see stacks.h). */
     if (b->budget <= 0.0) {
         return b->base_period_ns;
     }
+    uint64_t allowed = cost_ns < b->start_allowance_ns ? cost_ns : b->start_allowance_ns;
+    b->start_allowance_ns -= allowed;
+    cost_ns -= allowed;
     uint64_t from = b->paid_until_ns > start_ns ? b->paid_until_ns : start_ns;
     double pay = (double)cost_ns / b->budget;
     if (pay > (double)DPROF_BUDGET_MAX_PERIOD_NS) {
