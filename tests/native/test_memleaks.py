@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import tracemalloc
 
 import pytest
@@ -48,6 +49,22 @@ STACK_BLOCK_SLACK = 1024 if UNDER_SANITIZER else BLOCK_SLACK
 
 def fd_count():
     return len(os.listdir("/proc/self/fd"))
+
+
+# Descriptors a round may end with beyond its start: other threads of the test
+# process (a sampler an earlier test left lingering) open /proc files of their own
+# for a few ms at a time, and 3.12 in CI counted one more in each of three rounds. A
+# leak in the cycles grows with the number of calls (hundreds here) and stays.
+FD_SLACK = 2
+
+
+def fd_growth(before, timeout=2.0):
+    """Descriptors open now beyond ``before``, once the count has had ``timeout``
+    seconds to come back down."""
+    deadline = time.monotonic() + timeout
+    while fd_count() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return fd_count() - before
 
 
 def rss_bytes():
@@ -87,8 +104,9 @@ def check_bounded(fn, times, *, warmup=10, rss_per_call=1024, types=(),
             blocks_after, bytes_after = traced()
             rss_growth = rss_bytes() - rss_before
             problems = []
-            if fd_count() != fds_before:
-                problems.append(f"{fd_count() - fds_before} file descriptors leaked")
+            fds_grown = fd_growth(fds_before)
+            if fds_grown > FD_SLACK:
+                problems.append(f"{fds_grown} file descriptors leaked")
             if [sys.getrefcount(t) for t in types] != refs_before:
                 problems.append("type references leaked")
             if blocks_after - blocks_before > block_slack + times // 10:
