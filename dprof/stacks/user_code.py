@@ -177,14 +177,19 @@ class UserCode:
         return any(_under(path, root) for root in self.local)
 
     @classmethod
+    def from_roots(cls, roots: Dict[str, List[str]]) -> "UserCode":
+        """The predicate of the roots ``roots_for_run`` returns."""
+        return cls(roots.get("pinned") or (), roots.get("local") or (),
+                   roots.get("launcher") or ())
+
+    @classmethod
     def of(cls, profile) -> "UserCode":
         """The predicate a stack profile's ``meta`` describes (see ``roots_for_run``)."""
         meta = getattr(profile, "meta", None) or {}
         roots = meta.get(META_KEY) if isinstance(meta, dict) else None
         if not isinstance(roots, dict):
             return _LEGACY
-        return cls(roots.get("pinned") or (), roots.get("local") or (),
-                   roots.get("launcher") or ())
+        return cls.from_roots(roots)
 
 
 _LEGACY = UserCode()
@@ -197,13 +202,21 @@ def user_code_of(profile) -> Callable[[str], bool]:
 # -- the launcher -------------------------------------------------------------------------
 def is_launcher_file(filename: str, launcher: Iterable[str] = ()) -> bool:
     """dprof's package, runpy (a file or frozen), or one of ``launcher``'s files."""
-    if filename in ("<frozen runpy>",):
+    if _is_runpy(filename):
         return True
     if _is_pseudo(filename):
         return False
     path = _norm(filename)
-    if _under(path, _prefix(_DPROF_DIR)) or path in {_norm(p) for p in launcher}:
+    return _under(path, _prefix(_DPROF_DIR)) or path in {_norm(p) for p in launcher}
+
+
+def _is_runpy(filename: str) -> bool:
+    """The standard library's runpy, frozen (3.11+) or a file."""
+    if filename == "<frozen runpy>":
         return True
+    if _is_pseudo(filename):
+        return False
+    path = _norm(filename)
     return os.path.basename(path) == "runpy.py" and _is_library(path)
 
 
@@ -220,8 +233,7 @@ def strip_launcher(stacks, launcher: Iterable[str] = (), cwd: Optional[str] = No
     against it."""
     from dprof.stacks.model import Frame, StackProfile
     launcher = tuple(launcher)
-    users = None if user_roots is None else UserCode(
-        user_roots.get("pinned") or (), user_roots.get("local") or (), launcher)
+    users = None if user_roots is None else UserCode.from_roots(user_roots)
 
     def absolute(frame):
         name = frame.filename
@@ -260,7 +272,7 @@ def _launcher_at_work(frames, cut: int, users: UserCode) -> bool:
     if cut == 0:
         return False            # a thread of the program's own
     last = frames[cut - 1]
-    if last.function == "_run_code" and not _under(_norm(last.filename), _prefix(_DPROF_DIR)):
+    if last.function == "_run_code" and _is_runpy(last.filename):
         return False
     return not any(users(f.filename) for f in frames[cut:])
 
