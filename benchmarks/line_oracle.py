@@ -12,12 +12,14 @@ points on at least five pyperformance programs, the helper workload and black
 (mypyc-compiled).
 
     python benchmarks/line_oracle.py [--hz 250] [--seconds 8] [--programs nbody,helper]
-        [--gil-walk] [--nonblocking] [--json out.json]
+        [--gil-walk] [--nonblocking] [--no-pause] [--json out.json]
 
 py-spy pauses the program for each sample (its default), so its samples are snapshots;
-dprof reads a running thread. ``--nonblocking`` adds py-spy reading a running thread
-too (``py-spy record --nonblocking``): TVDnb is dprof against that, nb-spy that against
-the pausing py-spy (what reading without a pause costs an outside reader).
+dprof holds a running thread still for its read too (csrc/thread_pause.c);
+``--no-pause`` adds dprof reading it running (DPROF_STACKS_PAUSE=0): TVDnp.
+``--nonblocking`` adds py-spy reading a running thread too (``py-spy record
+--nonblocking``): TVDnb is dprof against that, nb-spy that against the pausing
+py-spy (what reading without a pause costs an outside reader).
 
 Needs py-spy on PATH with ptrace permitted (as root here); programs whose sources are
 missing (pyperformance, black) are reported as skipped with the reason.
@@ -69,11 +71,42 @@ def loop(n):
 """
 
 
+# Generators and generator expressions, as pyperformance's nqueens uses them: on
+# 3.11 each resume runs in a nested eval loop whose _PyCFrame lives on the C stack,
+# so a reader holding a stale thread state reads frames that have already yielded.
+GENERATORS = """
+def orderings(items):
+    a = list(items)
+    c = [0] * len(a)
+    yield tuple(x for x in a)
+    i = 0
+    while i < len(a):
+        if c[i] < i:
+            j = 0 if i % 2 == 0 else c[i]
+            a[j], a[i] = a[i], a[j]
+            yield tuple(x for x in a)
+            c[i] += 1
+            i = 0
+        else:
+            c[i] = 0
+            i += 1
+
+def queens(n):
+    found = 0
+    for p in orderings(range(n)):
+        if n == len(set(p[k] + k for k in range(n))) == len(set(p[k] - k for k in range(n))):
+            found += 1
+    return found
+"""
+
+
 def driver_source(name, seconds):
     """A script that runs program `name` for about `seconds`, or (None, reason)."""
     head = f"import time\nEND = time.perf_counter() + {seconds}\n"
     if name == "helper":
         return head + HELPER + "while time.perf_counter() < END:\n    loop(100000)\n", None
+    if name == "generators":
+        return head + GENERATORS + "while time.perf_counter() < END:\n    queens(7)\n", None
     if name == "black":
         try:
             import black
@@ -136,11 +169,14 @@ def dprof_root():
     return os.path.dirname(os.path.dirname(os.path.abspath(dprof.__file__)))
 
 
-def run_dprof(script, hz, out, gil_walk=False):
+def run_dprof(script, hz, out, gil_walk=False, pause=True):
     env = dict(os.environ)
     env.pop("DPROF_STACKS_GIL_WALK", None)
+    env.pop("DPROF_STACKS_PAUSE", None)
     if gil_walk:
         env["DPROF_STACKS_GIL_WALK"] = "1"
+    if not pause:
+        env["DPROF_STACKS_PAUSE"] = "0"
     code = DPROF_CHILD.format(root=dprof_root(), hz=hz, script=script, out=out)
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
     with open(out) as f:
@@ -209,14 +245,14 @@ def py_spy_usable():
     return None
 
 
-def compare(name, hz, seconds, gil_walk, nonblocking=False):
+def compare(name, hz, seconds, gil_walk, nonblocking=False, no_pause=False):
     source, reason = driver_source(name, seconds)
     if source is None:
         return {"program": name, "skipped": reason}
-    return compare_source(name, source, hz, gil_walk, nonblocking)
+    return compare_source(name, source, hz, gil_walk, nonblocking, no_pause)
 
 
-def compare_source(name, source, hz, gil_walk=False, nonblocking=False):
+def compare_source(name, source, hz, gil_walk=False, nonblocking=False, no_pause=False):
     """Runs `source` under py-spy and twice under dprof; the row of TVDs."""
     with tempfile.TemporaryDirectory() as d:
         script = os.path.join(d, f"{name}_driver.py")
@@ -235,6 +271,9 @@ def compare_source(name, source, hz, gil_walk=False, nonblocking=False):
         if gil_walk:
             g = run_dprof(script, hz, os.path.join(d, "g.json"), gil_walk=True)
             row["tvd_gil_walk"] = tvd(g["shares"], spy)
+        if no_pause:
+            np_ = run_dprof(script, hz, os.path.join(d, "np.json"), pause=False)
+            row["tvd_no_pause"] = tvd(np_["shares"], spy)
         if nonblocking:
             nb = run_py_spy(script, hz, os.path.join(d, "spy-nb.txt"), nonblocking=True)
             row["tvd_vs_nonblocking"] = tvd(a["shares"], nb)
@@ -246,12 +285,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hz", type=float, default=250)
     ap.add_argument("--seconds", type=float, default=8.0)
-    ap.add_argument("--programs", default=",".join(list(PYPERFORMANCE) + ["helper", "black"]))
+    ap.add_argument("--programs",
+                    default=",".join(list(PYPERFORMANCE) + ["helper", "generators", "black"]))
     ap.add_argument("--gil-walk", action="store_true",
                     help="also measure the GIL-holding walk (the old reader)")
     ap.add_argument("--nonblocking", action="store_true",
                     help="also run py-spy --nonblocking (reads a running thread, as dprof "
                          "does): TVDnb is dprof against it, nb-spy it against py-spy")
+    ap.add_argument("--no-pause", action="store_true",
+                    help="also measure dprof reading running threads without holding "
+                         "them still (DPROF_STACKS_PAUSE=0): TVDnp")
     ap.add_argument("--json", help="write the rows here")
     args = ap.parse_args()
     reason = py_spy_usable()
@@ -261,10 +304,12 @@ def main():
     rows = []
     print(f"{'program':14s} {'TVD':>6s} {'TVD#2':>6s} {'TVD(n)':>6s} {'noise':>6s}"
           + (f" {'GILwalk':>7s}" if args.gil_walk else "")
+          + (f" {'TVDnp':>6s}" if args.no_pause else "")
           + (f" {'TVDnb':>6s} {'nb-spy':>6s}" if args.nonblocking else "")
           + "  hottest (py-spy | dprof)")
     for name in args.programs.split(","):
-        row = compare(name, args.hz, args.seconds, args.gil_walk, args.nonblocking)
+        row = compare(name, args.hz, args.seconds, args.gil_walk, args.nonblocking,
+                      args.no_pause)
         rows.append(row)
         if "skipped" in row:
             print(f"{name:14s} skipped: {row['skipped']}")
@@ -274,6 +319,7 @@ def main():
               f"{row['tvd_counts']:6.1f} "
               f"{row['noise_floor']:6.1f}"
               + (f" {row['tvd_gil_walk']:7.1f}" if args.gil_walk else "")
+              + (f" {row['tvd_no_pause']:6.1f}" if args.no_pause else "")
               + (f" {row['tvd_vs_nonblocking']:6.1f} {row['nonblocking_vs_blocking']:6.1f}"
                  if args.nonblocking else "")
               + f"  {top(row['top_py_spy'])} | {top(row['top_dprof'])}", flush=True)

@@ -32,8 +32,8 @@ static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
 static void forget_pid(void) { atomic_store(&self_pid, 0); }
 static void watch_forks(void) { (void)pthread_atfork(NULL, NULL, forget_pid); }
 
-static pid_t
-own_pid(void)
+pid_t
+dprof_self_pid(void)
 {
     (void)pthread_once(&pid_once, watch_forks);
     pid_t pid = (pid_t)atomic_load(&self_pid);
@@ -53,7 +53,7 @@ dprof_mem_read(uintptr_t addr, void *buf, size_t len)
     }
     struct iovec local = {buf, len};
     struct iovec remote = {(void *)addr, len};
-    ssize_t got = process_vm_readv(own_pid(), &local, 1, &remote, 1, 0);
+    ssize_t got = process_vm_readv(dprof_self_pid(), &local, 1, &remote, 1, 0);
     if (got < 0) {
         return -1;
     }
@@ -82,7 +82,7 @@ dprof_mem_readv(const dprof_read_piece *pieces, size_t n)
     if (k == 0) {
         return 0;
     }
-    ssize_t got = process_vm_readv(own_pid(), local, (unsigned long)k, remote,
+    ssize_t got = process_vm_readv(dprof_self_pid(), local, (unsigned long)k, remote,
                                    (unsigned long)k, 0);
     if (got <= 0) {
         return 0;
@@ -236,6 +236,29 @@ dprof_read_threads_again(const dprof_frame_layout *L, uintptr_t interp,
     for (size_t i = 0; i < n; i++) {
         parse_tstate(L, scratch + i * span, threads[i].tstate, &threads[i]);
     }
+    return 0;
+}
+
+int
+dprof_read_thread_again(const dprof_frame_layout *L, uintptr_t interp, dprof_raw_thread *t)
+{
+    unsigned char buf[TSTATE_BUF];
+    size_t span = tstate_span(L);
+    if (L->kind == DPROF_LAYOUT_NONE || span > sizeof buf) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (dprof_mem_read(t->tstate, buf, span) < 0) {
+        return -1;
+    }
+    dprof_raw_thread now;
+    parse_tstate(L, buf, t->tstate, &now);
+    if (field_ptr(buf, L->tstate_interp) != interp || now.thread_id != t->thread_id
+        || now.native_id != t->native_id) {
+        errno = ESTALE;     /* freed, or another thread's state now */
+        return -1;
+    }
+    *t = now;
     return 0;
 }
 

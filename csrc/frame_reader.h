@@ -14,6 +14,11 @@
 #include <stdint.h>
 #include "frame_layout.h"
 
+/* This process's pid, cached (getpid() is a system call) and forgotten in a forked
+ * child. */
+#include <sys/types.h>
+pid_t dprof_self_pid(void);
+
 /* Copies len bytes at addr of this process into buf. 0, or -1 when any of it
  * could not be read (errno from process_vm_readv, EFAULT for unmapped memory). */
 int dprof_mem_read(uintptr_t addr, void *buf, size_t len);
@@ -75,6 +80,14 @@ int dprof_read_threads(const dprof_frame_layout *L, uintptr_t interp,
  * scratch holds n * dprof_tstate_span(L) bytes; n + 1 <= DPROF_MAX_PIECES. */
 int dprof_read_threads_again(const dprof_frame_layout *L, uintptr_t interp,
                              dprof_raw_thread *threads, size_t n, unsigned char *scratch);
+
+/* Re-reads one thread state of the list (its frame, _PyCFrame and data stack move
+ * as the thread runs): for a thread held still, so that what dprof_read_top then
+ * reads is where the thread is now, not where it was when the list was read. 0
+ * with *t updated, or -1 (t unchanged) when the state is no longer that thread's
+ * (another interp, other thread ids) or could not be read. */
+int dprof_read_thread_again(const dprof_frame_layout *L, uintptr_t interp,
+                            dprof_raw_thread *t);
 
 /* Bytes of a thread state the reader copies. */
 size_t dprof_tstate_span(const dprof_frame_layout *L);

@@ -32,8 +32,10 @@
 #include "stacks.h"
 #include "frame_layout.h"
 #include "frame_reader.h"
+#include "thread_pause.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
 #include <signal.h>
@@ -97,6 +99,20 @@ typedef struct {
 /* Why a thread's GIL-free read was not used (indexes of need_why). */
 enum { NEED_NEW_THREAD, NEED_NEW_CODE, NEED_INVALID };
 
+/* A GIL-free read that met a code object not yet interned, kept until the GIL pass
+ * has interned the thread's code, then charged at the instant it was read (see
+ * "New code" in gil_free_tick): its frames, and the thread's clocks at the read. */
+typedef struct {
+    uintptr_t tstate;
+    known_thread k;
+    size_t n;
+    int truncated;
+    uint64_t at_ns, cpu_ns, runq_ns;
+    dprof_raw_frame *frames;        /* DPROF_MAX_DEPTH */
+} deferred_read;
+
+#define MAX_DEFERRED_READS 4
+
 #define MAX_PENDING 64
 #define SETTLE_RETRIES 5
 #define SETTLE_PAUSE_NS 50000
@@ -144,6 +160,10 @@ struct dprof_stack_sampler {
     dprof_frame_window window;      /* the top of one thread's data stack (3.11+) */
     uintptr_t *need;                /* thread states to sample with the GIL this tick */
     size_t nneed;
+    deferred_read deferred[MAX_DEFERRED_READS];    /* this tick's new-code reads */
+    size_t ndeferred;
+    int pausing;                    /* hold a running thread still while it is read */
+    const char *pause;              /* how threads are paused, or why not, for the stats */
 };
 
 /* ---- fork safety: a child must not believe a sampler thread runs in it ---- */
@@ -740,7 +760,8 @@ settle_pending(dprof_stack_sampler *s, int retries)
  * "Running at the sample" below). */
 static void
 record_sample(dprof_stack_sampler *s, pid_t tid, unsigned long ident, size_t depth,
-              int at_call, uint64_t now, int record, int gil_free)
+              int at_call, uint64_t now, int record, int gil_free,
+              const deferred_read *read_earlier)
 {
     /* Root first, as the model stores stacks. */
     for (size_t i = 0; i < depth / 2; i++) {
@@ -758,7 +779,11 @@ record_sample(dprof_stack_sampler *s, pid_t tid, unsigned long ident, size_t dep
     }
     task->seen_tick = s->tick;
     uint64_t cpu_ns, runq_ns;
-    if (dprof_task_cpu(task, &cpu_ns, &runq_ns) < 0) {
+    if (read_earlier != NULL) {
+        cpu_ns = read_earlier->cpu_ns;      /* its clocks at the instant it was read */
+        runq_ns = read_earlier->runq_ns;
+    }
+    else if (dprof_task_cpu(task, &cpu_ns, &runq_ns) < 0) {
         return;     /* the thread has just exited */
     }
     if (record && task->have_prev) {
@@ -832,7 +857,8 @@ record_sample(dprof_stack_sampler *s, pid_t tid, unsigned long ident, size_t dep
 
 /* Samples one thread with the GIL held, through the public frame API. */
 static void
-sample_thread(dprof_stack_sampler *s, PyThreadState *ts, uint64_t now, int record)
+sample_thread(dprof_stack_sampler *s, PyThreadState *ts, uint64_t now, int record,
+              const deferred_read *read_earlier)
 {
     PyFrameObject *frame = PyThreadState_GetFrame(ts);     /* new ref or NULL */
     if (frame == NULL) {
@@ -878,7 +904,7 @@ sample_thread(dprof_stack_sampler *s, PyThreadState *ts, uint64_t now, int recor
         record_error(s, "finding a thread's TID");
         return;
     }
-    record_sample(s, tid, ts->thread_id, depth, at_call, now, record, 0);
+    record_sample(s, tid, ts->thread_id, depth, at_call, now, record, 0, read_earlier);
 }
 
 /* ---- GIL-free reads ------------------------------------------------------------
@@ -951,24 +977,19 @@ needs_gil(const dprof_stack_sampler *s, PyThreadState *ts)
     return 0;
 }
 
-/* Samples one thread from what the reader copied: -1 when done (recorded, or
+/* Samples one thread from the n frames the reader copied (truncated: the chain was
+ * longer), with its clocks from read_earlier when the read was kept for a GIL pass
+ * (else read now): -1 when done (recorded, or
  * nothing to record), else the NEED_* reason it must be sampled with the GIL. */
 static int
-sample_thread_gil_free(dprof_stack_sampler *s, const dprof_raw_thread *t,
-                       const known_thread *k, uint64_t now)
+sample_thread_gil_free(dprof_stack_sampler *s, const known_thread *k, uint64_t now,
+                       const dprof_raw_frame *frames, size_t n, int truncated,
+                       const deferred_read *read_earlier)
 {
-    const dprof_frame_layout *L = s->layout;
-    size_t n;
-    int truncated;
-    /* s->window holds the top of t's data stack (dprof_read_top) */
-    if (dprof_read_frames(L, t->frame, &s->window, s->raw_frames, DPROF_MAX_DEPTH, &n,
-                          &truncated) < 0) {
-        return NEED_INVALID;
-    }
     size_t depth = 0;
     int at_call = 0;
     for (size_t i = 0; i < n; i++) {
-        const dprof_raw_frame *rf = &s->raw_frames[i];
+        const dprof_raw_frame *rf = &frames[i];
         const code_entry *ce = code_cache_find(&s->codes, rf->code);
         if (ce == NULL) {
             return NEED_NEW_CODE;
@@ -1000,9 +1021,60 @@ sample_thread_gil_free(dprof_stack_sampler *s, const dprof_raw_thread *t,
     if (depth == 0) {
         return -1;
     }
-    record_sample(s, k->tid, k->ident, depth, at_call, now, 1, 1);
+    record_sample(s, k->tid, k->ident, depth, at_call, now, 1, 1, read_earlier);
     s->stats.gil_free_samples++;
     return -1;
+}
+
+/* Interns the code objects of ts's current frames (GIL held), recording nothing. */
+static void
+intern_thread_code(dprof_stack_sampler *s, PyThreadState *ts)
+{
+    PyFrameObject *f = PyThreadState_GetFrame(ts);         /* new ref or NULL */
+    for (size_t depth = 0; f != NULL; depth++) {
+        PyCodeObject *code = PyFrame_GetCode(f);            /* new ref, never NULL */
+        int failed = depth == DPROF_MAX_DEPTH || code_cache_get(s, (PyObject *)code) == NULL;
+        Py_DECREF(code);
+        PyFrameObject *back = failed ? NULL : PyFrame_GetBack(f);  /* new ref or NULL */
+        Py_DECREF(f);
+        f = back;
+    }
+}
+
+/* New code. A read that met a code object not in the cache is kept (its frames and
+ * the thread's clocks at the read); with the GIL, the thread's current code is
+ * interned and the kept frames looked up again. When every one is now in the cache
+ * (the usual case: the new code is still running, or still on the stack), the
+ * sample is charged at the instant it was read, and the wait for the GIL goes to the
+ * thread's next sample. Otherwise (*kept is then the read) the thread is sampled
+ * where it is now, but for the interval up to the read only, with its clocks then:
+ * the wait still goes to the next sample. Without this, compiled code that holds the GIL for milliseconds and
+ * calls into Python (mypyc's black) put each new code object's whole wait on the
+ * eval-breaker point where the GIL was handed over, a function's `def` line.
+ * A kept code pointer is only ever matched against the cache (live objects): never
+ * dereferenced. 1 when ts's sample was charged this way. */
+static int
+charge_deferred(dprof_stack_sampler *s, PyThreadState *ts, const deferred_read **kept)
+{
+    for (size_t i = 0; i < s->ndeferred; i++) {
+        deferred_read *d = &s->deferred[i];
+        if (d->tstate != (uintptr_t)ts) {
+            continue;
+        }
+        *kept = d;
+        intern_thread_code(s, ts);
+        if (PyErr_Occurred()) {
+            record_error(s, "interning a thread's code");
+            return 0;
+        }
+        if (sample_thread_gil_free(s, &d->k, d->at_ns, d->frames, d->n, d->truncated, d)
+            >= 0) {
+            return 0;
+        }
+        s->stats.new_code_charged_at_read++;
+        return 1;
+    }
+    return 0;
 }
 
 /* The GIL-holding part of a GIL-free tick: samples the threads in s->need with the
@@ -1018,8 +1090,13 @@ gil_pass(dprof_stack_sampler *s, uint64_t now)
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(s->interp); ts != NULL;
          ts = PyThreadState_Next(ts)) {
         note_known(s, ts);
-        if (ts != s->own_tstate && needs_gil(s, ts)) {
-            sample_thread(s, ts, now, 1);
+        if (ts == s->own_tstate || !needs_gil(s, ts)) {
+            continue;
+        }
+        const deferred_read *d = NULL;
+        if (!charge_deferred(s, ts, &d)) {
+            /* where it is now, but for the interval up to its read when one was kept */
+            sample_thread(s, ts, d != NULL ? d->at_ns : now, 1, d);
         }
     }
 #if PY_VERSION_HEX >= 0x030A0000
@@ -1064,6 +1141,31 @@ read_thread_list(dprof_stack_sampler *s, size_t *n)
     return 0;
 }
 
+/* Holds thread k still for its read when it is running outside any system call
+ * (thread_pause.h). 1 when held: the caller reads it, then lets it go with
+ * dprof_pause_release. A thread that has not answered PAUSE_MISSES_MAX pauses in a
+ * row (its signal blocked, say) is read running, as before, and asked again only
+ * every PAUSE_RETRY_TICKS ticks, so that it costs no tick a wait for its answer. */
+#define PAUSE_MISSES_MAX 3
+#define PAUSE_RETRY_TICKS 100
+static int
+pause_if_running(dprof_stack_sampler *s, const known_thread *k)
+{
+    dprof_task *task = dprof_tasks_get(&s->tasks, k->tid);   /* may allocate: before */
+    if (task == NULL
+        || (task->pause_misses >= PAUSE_MISSES_MAX && s->tick % PAUSE_RETRY_TICKS != 0)
+        || dprof_task_syscall(task) != DPROF_SYSCALL_RUNNING) {
+        return 0;
+    }
+    if (dprof_pause_thread(dprof_self_pid(), k->tid)) {
+        task->pause_misses = 0;
+        return 1;
+    }
+    task->pause_misses++;
+    s->stats.pause_missed++;
+    return 0;
+}
+
 static int
 gil_free_tick(dprof_stack_sampler *s, PyThreadState **saved, uint64_t *hold_ns)
 {
@@ -1076,28 +1178,71 @@ gil_free_tick(dprof_stack_sampler *s, PyThreadState **saved, uint64_t *hold_ns)
     uint64_t now = dprof_now_ns();
     s->tick++;
     s->nneed = 0;
+    s->ndeferred = 0;
     for (size_t i = 0; i < n; i++) {
         dprof_raw_thread *t = &s->raw_threads[i];
         if (t->tstate == (uintptr_t)s->own_tstate) {
             continue;   /* the sampler */
         }
+        const known_thread *k = known_find(s, t->tstate);
+        int is_known = k != NULL && t->thread_id == k->ident
+                       && (s->layout->tstate_native_id == (size_t)-1
+                           || t->native_id == (uint64_t)k->tid);
+        /* Held still, if it runs, for the two reads below: nothing but memory copies
+         * until it is let go (it may hold the GIL, or the allocator's lock). */
+        int held = is_known && s->pausing && pause_if_running(s, k);
+        uint64_t held_at = held ? dprof_now_ns() : 0;
+        /* Held, its thread state is read again: the list was read before the pause,
+         * and the frame (or the _PyCFrame it sits behind, which lives on the C stack
+         * and is gone once a generator yields) and the data stack have moved since. */
+        int top_failed = held
+            && dprof_read_thread_again(s->layout, (uintptr_t)s->interp, t) < 0;
         /* its frame and the top of its data stack, in one read */
-        int top_failed = dprof_read_top(s->layout, t, &s->window) < 0;
+        top_failed = top_failed || dprof_read_top(s->layout, t, &s->window) < 0;
+        size_t nframes = 0;
+        int truncated = 0, frames_failed = 0;
+        if (!top_failed && t->frame != 0 && is_known) {
+            /* s->window holds the top of t's data stack */
+            frames_failed = dprof_read_frames(s->layout, t->frame, &s->window,
+                                              s->raw_frames, DPROF_MAX_DEPTH, &nframes,
+                                              &truncated) < 0;
+        }
+        if (held) {
+            s->stats.pause_held_ns += dprof_now_ns() - held_at;
+            if (dprof_pause_release(k->tid)) {
+                s->stats.paused_samples++;
+            }
+            else {
+                s->stats.pause_overran++;
+            }
+        }
         if (!top_failed && t->frame == 0) {
             continue;   /* no Python code running in it */
         }
-        const known_thread *k = known_find(s, t->tstate);
         int why;
-        if (top_failed) {
+        if (top_failed || frames_failed) {
             why = NEED_INVALID;
         }
-        else if (k == NULL || t->thread_id != k->ident
-            || (s->layout->tstate_native_id != (size_t)-1
-                && t->native_id != (uint64_t)k->tid)) {
+        else if (!is_known) {
             why = NEED_NEW_THREAD;
         }
         else {
-            why = sample_thread_gil_free(s, t, k, now);
+            why = sample_thread_gil_free(s, k, now, s->raw_frames, nframes, truncated,
+                                         NULL);
+        }
+        if (why == NEED_NEW_CODE && s->ndeferred < MAX_DEFERRED_READS) {
+            deferred_read *d = &s->deferred[s->ndeferred];
+            dprof_task *task = dprof_tasks_get(&s->tasks, k->tid);
+            if (task != NULL && task->have_prev
+                && dprof_task_cpu(task, &d->cpu_ns, &d->runq_ns) == 0) {
+                d->tstate = t->tstate;
+                d->k = *k;
+                d->n = nframes;
+                d->truncated = truncated;
+                d->at_ns = now;
+                memcpy(d->frames, s->raw_frames, nframes * sizeof(dprof_raw_frame));
+                s->ndeferred++;
+            }
         }
         if (why < 0) {
             continue;
@@ -1145,7 +1290,7 @@ sample_all(dprof_stack_sampler *s, int record)
          ts = PyThreadState_Next(ts)) {
         note_known(s, ts);
         if (ts != s->own_tstate) {
-            sample_thread(s, ts, now, record);
+            sample_thread(s, ts, now, record, NULL);
         }
     }
 #if PY_VERSION_HEX >= 0x030A0000
@@ -1313,6 +1458,33 @@ choose_reader(dprof_stack_sampler *s)
     }
 }
 
+/* Whether running threads are held still while they are read (thread_pause.h), and
+ * the text the stats give for it. Only the GIL-free reader pauses: the GIL-holding
+ * walk reads threads that are stopped anyway, at a hand-over. */
+static void
+choose_pausing(dprof_stack_sampler *s)
+{
+    static char on[48];
+    const char *off = getenv("DPROF_STACKS_PAUSE");
+    const char *why;
+    s->pausing = 0;
+    if (s->layout == NULL) {
+        s->pause = "off (the GIL-holding walk reads stopped threads)";
+    }
+    else if (off != NULL && strcmp(off, "0") == 0) {
+        s->pause = "off (DPROF_STACKS_PAUSE=0)";
+    }
+    else if (dprof_pause_install(&why) < 0) {
+        s->pause = why;
+    }
+    else {
+        s->pausing = 1;
+        (void)snprintf(on, sizeof on, "signal %d (SIGRTMIN+%d)", dprof_pause_signal(),
+                       dprof_pause_signal() - SIGRTMIN);
+        s->pause = on;
+    }
+}
+
 /* ---- public ---------------------------------------------------------------------- */
 
 static void
@@ -1325,6 +1497,10 @@ free_reader_buffers(dprof_stack_sampler *s)
     PyMem_RawFree(s->window.buf);
     PyMem_RawFree(s->tstate_scratch);
     s->tstate_scratch = NULL;
+    for (size_t i = 0; i < MAX_DEFERRED_READS; i++) {
+        PyMem_RawFree(s->deferred[i].frames);
+        s->deferred[i].frames = NULL;
+    }
 }
 
 dprof_stack_sampler *
@@ -1349,9 +1525,14 @@ dprof_stack_sampler_new(double hz, double jitter, double budget,
     s->need = PyMem_RawMalloc(MAX_THREADS * sizeof(uintptr_t));
     s->window.cap = WINDOW_BYTES;
     s->window.buf = PyMem_RawMalloc(WINDOW_BYTES);
+    int deferred_ok = 1;
+    for (size_t i = 0; i < MAX_DEFERRED_READS; i++) {
+        s->deferred[i].frames = PyMem_RawMalloc(DPROF_MAX_DEPTH * sizeof(dprof_raw_frame));
+        deferred_ok = deferred_ok && s->deferred[i].frames != NULL;
+    }
     if (s->table == NULL || s->scratch == NULL || s->known == NULL || s->window.buf == NULL
         || s->raw_threads == NULL || s->raw_frames == NULL || s->need == NULL
-        || pthread_mutex_init(&s->wake_lock, NULL) != 0) {
+        || !deferred_ok || pthread_mutex_init(&s->wake_lock, NULL) != 0) {
         dprof_calltree_free(s->table);
         free_reader_buffers(s);
         PyMem_RawFree(s->scratch);
@@ -1407,6 +1588,8 @@ dprof_stack_sampler_start(dprof_stack_sampler *s)
         s->reader = "gil-walk (the frame layout self-check failed)";
     }
     s->stats.reader = s->reader;
+    choose_pausing(s);
+    s->stats.pause = s->pause;
     /* Baselines for every thread now, so the first interval of each counts. */
     sample_all(s, 0);
     s->stats.last_period_ns = s->budget.base_period_ns;

@@ -27,10 +27,18 @@ typedef struct {
     uint64_t gil_new_thread;    /* read with the GIL: a thread state not yet known */
     uint64_t gil_new_code;      /* read with the GIL: a code object to intern */
     uint64_t gil_invalid;       /* read with the GIL: the GIL-free read failed validation */
+    uint64_t new_code_charged_at_read; /* of gil_new_code: charged at the GIL-free read,
+                                          once the GIL pass had interned the code */
     uint64_t gil_ticks;         /* ticks that took the GIL at all */
     uint64_t thread_list_walks; /* GIL-free ticks that walked the thread list link by
                                    link, not re-read it in one call (it changed) */
+    uint64_t paused_samples;    /* GIL-free reads of a running thread held still */
+    uint64_t pause_missed;      /* running threads that did not answer a pause in time
+                                   (read running instead) */
+    uint64_t pause_overran;     /* held reads that outlasted the hold (not snapshots) */
+    uint64_t pause_held_ns;     /* time threads were held, from their answer to release */
     const char *reader;         /* the frame layout read, or why the GIL walk is used */
+    const char *pause;          /* how running threads are paused for a read, or why not */
     int forked;                 /* stopped by fork (this is the child) */
     char first_error[200];      /* message of the first failure, or "" */
 } dprof_stack_sampler_stats;

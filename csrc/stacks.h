@@ -40,6 +40,7 @@ typedef struct {
     int32_t deferred_wait_stack, deferred_cpu_stack;
     int deferred_wait_category, deferred_cpu_category;
     int deferred_age;
+    int pause_misses;       /* pauses in a row it did not answer (stack_sampler.c) */
 } dprof_task;
 
 typedef struct {

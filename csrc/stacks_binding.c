@@ -17,6 +17,9 @@
 #include "stack_sampler.h"
 #include "stacks.h"
 #include "frame_layout.h"
+#include "frame_reader.h"
+#include "thread_pause.h"
+#include <time.h>
 
 #include <string.h>
 
@@ -388,7 +391,7 @@ stop_stats(dprof_stack_sampler *sampler)
         goto error;
     }
     stats = Py_BuildValue(
-        "{s:d,s:K,s:K,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:O,s:O,s:K,s:K,s:K,s:K,s:K,s:K,s:s}",
+        "{s:d,s:K,s:K,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:O,s:O,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:d,s:s,s:s}",
         "duration_seconds", (double)st->duration_ns / 1e9,
         "ticks", (unsigned long long)st->ticks,
         "thread_samples", (unsigned long long)st->thread_samples,
@@ -405,9 +408,15 @@ stop_stats(dprof_stack_sampler *sampler)
         "gil_new_thread_samples", (unsigned long long)st->gil_new_thread,
         "gil_new_code_samples", (unsigned long long)st->gil_new_code,
         "gil_invalid_samples", (unsigned long long)st->gil_invalid,
+        "new_code_charged_at_read", (unsigned long long)st->new_code_charged_at_read,
         "gil_ticks", (unsigned long long)st->gil_ticks,
         "thread_list_walks", (unsigned long long)st->thread_list_walks,
-        "reader", st->reader != NULL ? st->reader : "");
+        "paused_samples", (unsigned long long)st->paused_samples,
+        "pause_missed", (unsigned long long)st->pause_missed,
+        "pause_overran", (unsigned long long)st->pause_overran,
+        "pause_held_seconds", (double)st->pause_held_ns / 1e9,
+        "reader", st->reader != NULL ? st->reader : "",
+        "pause", st->pause != NULL ? st->pause : "");
     if (stats == NULL) {
         goto error;
     }
@@ -626,7 +635,57 @@ stack_budget_periods(PyObject *module, PyObject *args)
     return out;
 }
 
+/* For the tests: holds thread `tid` still for `hold` seconds as the sampler would
+ * for a read (thread_pause.h), and says whether it was held, whether it was still
+ * held at the end (no: the handler gave up, after DPROF_PAUSE_HOLD_MAX_NS), and how
+ * much CPU time the thread used while held (its handler's spin only, if it was). */
+static PyObject *
+stack_pause_probe(PyObject *module, PyObject *args)
+{
+    (void)module;
+    int tid;
+    double hold;
+    if (!PyArg_ParseTuple(args, "id:stack_pause_probe", &tid, &hold)) {
+        return NULL;
+    }
+    if (tid <= 0 || !(hold >= 0 && hold <= 1)) {
+        PyErr_Format(PyExc_ValueError, "stack_pause_probe: tid must be a positive TID "
+                     "and hold in [0, 1] seconds, not %d and %g", tid, hold);
+        return NULL;
+    }
+    const char *why;
+    if (dprof_pause_install(&why) < 0) {
+        PyErr_Format(PyExc_OSError, "stack_pause_probe: pausing is off: %s", why);
+        return NULL;
+    }
+    /* the thread's CPU clock by TID, as stacks.c builds it */
+    clockid_t cid = (clockid_t)((~(unsigned)tid << 3) | 6);
+    struct timespec a = {0, 0}, b = {0, 0};
+    int held, still_held = 0, clock_ok = 1;
+    Py_BEGIN_ALLOW_THREADS
+    held = dprof_pause_thread(dprof_self_pid(), (pid_t)tid);
+    if (held) {
+        clock_ok = clock_gettime(cid, &a) == 0;
+        uint64_t end = dprof_now_ns() + (uint64_t)(hold * 1e9);
+        while (dprof_now_ns() < end) {
+            struct timespec nap = {0, 100000};
+            nanosleep(&nap, NULL);
+        }
+        clock_ok = clock_ok && clock_gettime(cid, &b) == 0;
+        still_held = dprof_pause_release((pid_t)tid);
+    }
+    Py_END_ALLOW_THREADS
+    double ran = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    return Py_BuildValue("{s:O,s:O,s:d,s:i}", "held", held ? Py_True : Py_False,
+                         "still_held", still_held ? Py_True : Py_False,
+                         "cpu_while_held", clock_ok ? ran : -1.0,
+                         "signal", dprof_pause_signal());
+}
+
 static PyMethodDef stacks_functions[] = {
+    {"stack_pause_probe", stack_pause_probe, METH_VARARGS,
+     "stack_pause_probe(tid, hold, /)\n--\n\nHolds thread `tid` still for `hold` seconds\n"
+     "as the stack sampler does for a read; for the tests."},
     {"stack_budget_periods", stack_budget_periods, METH_VARARGS,
      "stack_budget_periods(budget, base_period_ns, ticks, /)\n--\n\nThe period (ns) the\n"
      "sampler's overhead budget sets after each (start_ns, cost_ns) tick; for the tests."},

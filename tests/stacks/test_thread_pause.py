@@ -1,0 +1,177 @@
+"""A running thread is held still while the sampler reads its stack (csrc/thread_pause.c).
+
+The probe holds a thread the way a GIL-free tick does and reports the CPU time the
+thread used while held: a thread that was not really stopped would have used all
+of it. The sampler's own use is checked through its counters: running threads are
+paused, blocked ones are never signalled (a signal could end their wait early), and
+a thread that does not answer is read running, and soon no longer asked.
+"""
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from dprof import _native
+from dprof.stacks import StackSampler
+
+pytestmark = [
+    pytest.mark.native,
+    pytest.mark.skipif(_native.stack_frame_layout()["kind"] == 0,
+                       reason="no GIL-free reader for this version: nothing is paused"),
+]
+
+HOLD_MAX = 0.002        # DPROF_PAUSE_HOLD_MAX_NS
+
+
+class Spinner:
+    """A thread running pure Python until stopped; `sigmask` signals blocked in it."""
+
+    def __init__(self, sigmask=()):
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self.tid = None
+        self.pending = None
+        self._sigmask = set(sigmask)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        if self._sigmask:
+            signal.pthread_sigmask(signal.SIG_BLOCK, self._sigmask)
+        self.tid = threading.get_native_id()
+        self._ready.set()
+        n = 0
+        while not self._stop.is_set():
+            n += 1
+        self.pending = signal.sigpending()
+        if self._sigmask:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, self._sigmask)
+
+    def __enter__(self):
+        self._thread.start()
+        self._ready.wait(5)
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+
+
+def held_probe(tid, hold, tries=20):
+    """The probe's answer for a hold that took (a thread waiting for a CPU may miss
+    the 1 ms it has to answer on a loaded machine)."""
+    for _ in range(tries):
+        r = _native.stack_pause_probe(tid, hold)
+        if r["held"]:
+            return r
+        time.sleep(0.01)
+    pytest.fail(f"thread {tid} was never held in {tries} tries: {r}")
+
+
+def test_a_held_thread_does_not_run_until_let_go():
+    with Spinner() as s:
+        for _ in range(5):
+            r = held_probe(s.tid, 0.0015)
+            assert r["still_held"], r
+            # Its handler spins up to 50 us before it sleeps; running, it would have
+            # used most of the 1.5 ms (the probe releases the GIL for it).
+            assert 0 <= r["cpu_while_held"] < 0.0005, r
+
+
+def test_a_thread_held_too_long_lets_itself_go():
+    with Spinner() as s:
+        ran = []
+        for _ in range(5):
+            r = held_probe(s.tid, 3 * HOLD_MAX)
+            # The handler gave up after 2 ms; the release says the read was no snapshot.
+            assert not r["still_held"], r
+            ran.append(r["cpu_while_held"])
+        # After giving up it runs again (on a loaded machine it may wait for a CPU).
+        assert max(ran) > 0.5 * HOLD_MAX, ran
+
+
+def test_the_probe_names_what_is_wrong():
+    with pytest.raises(ValueError, match="tid must be a positive TID"):
+        _native.stack_pause_probe(0, 0.001)
+    with pytest.raises(ValueError, match=r"hold in \[0, 1\] seconds"):
+        _native.stack_pause_probe(threading.get_native_id(), 5.0)
+
+
+def test_the_sampler_pauses_running_threads_and_says_so(monkeypatch):
+    monkeypatch.delenv("DPROF_STACKS_PAUSE", raising=False)
+    with Spinner():
+        with StackSampler(hz=200, overhead_budget=0) as s:
+            time.sleep(0.5)
+    meta = s.profile.meta
+    assert meta["pause"].startswith("signal "), meta["pause"]
+    # The spinner runs at nearly every tick; the main thread sleeps (never paused).
+    assert meta["paused_samples"] > 0.5 * meta["ticks"], meta
+    assert meta["paused_samples"] <= meta["ticks"], meta
+    assert meta["pause_overran"] == 0, meta
+
+
+def test_pausing_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv("DPROF_STACKS_PAUSE", "0")
+    with Spinner():
+        with StackSampler(hz=200, overhead_budget=0) as s:
+            time.sleep(0.3)
+    meta = s.profile.meta
+    assert meta["pause"] == "off (DPROF_STACKS_PAUSE=0)"
+    assert meta["paused_samples"] == 0 and meta["gil_free_samples"] > 0, meta
+
+
+def test_a_blocked_thread_is_never_signalled():
+    sig = _native.stack_pause_probe(threading.get_native_id(), 0)["signal"]
+    box = {}
+
+    def sleeper():
+        signal.pthread_sigmask(signal.SIG_BLOCK, {sig})
+        time.sleep(0.6)
+        box["pending"] = signal.sigpending()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {sig})
+
+    t = threading.Thread(target=sleeper)
+    with StackSampler(hz=200, overhead_budget=0) as s:
+        t.start()
+        t.join()
+    assert sig not in box["pending"], box
+    assert s.profile.meta["pause_missed"] == 0, s.profile.meta
+
+
+def test_a_thread_that_blocks_the_signal_is_read_running_and_soon_not_asked():
+    sig = _native.stack_pause_probe(threading.get_native_id(), 0)["signal"]
+    with Spinner(sigmask={sig}) as spinner:
+        with StackSampler(hz=200, overhead_budget=0) as s:
+            time.sleep(0.6)
+    meta = s.profile.meta
+    # It was asked (the signal is pending in it) and did not answer...
+    assert sig in spinner.pending
+    assert meta["pause_missed"] >= 1, meta
+    # ...three times in a row, then once every 100 ticks.
+    assert meta["pause_missed"] <= 3 + meta["ticks"] // 100 + 1, meta
+    # Its samples are still taken, read running.
+    spinner_rows = [r for r in s.profile.rows if r.thread_id == spinner.tid]
+    assert sum(r.samples for r in spinner_rows) > 0.5 * meta["ticks"], meta
+
+
+def test_a_forked_child_pauses_its_own_threads():
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:    # the child: exits without running pytest's teardown
+        code = 1
+        try:
+            with Spinner():
+                with StackSampler(hz=200, overhead_budget=0) as s:
+                    time.sleep(0.3)
+            code = 0 if s.profile.meta["paused_samples"] > 0 else 2
+        finally:
+            os.write(w, bytes([code]))
+            os._exit(0)
+    os.close(w)
+    got = os.read(r, 1)
+    os.close(r)
+    os.waitpid(pid, 0)
+    assert got == b"\x00", f"child reported {got!r} (2: nothing paused)"
