@@ -50,6 +50,8 @@ static const dprof_frame_layout layout = {
     .tstate_datastack_chunk = offsetof(PyThreadState, datastack_chunk),
     .tstate_datastack_top = offsetof(PyThreadState, datastack_top),
     .chunk_data = offsetof(_PyStackChunk, data),
+    .chunk_previous = offsetof(_PyStackChunk, previous),
+    .chunk_top = offsetof(_PyStackChunk, top),
 };
 #elif PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030D0000
 static const dprof_frame_layout layout = {
@@ -80,6 +82,8 @@ static const dprof_frame_layout layout = {
     .tstate_datastack_chunk = offsetof(PyThreadState, datastack_chunk),
     .tstate_datastack_top = offsetof(PyThreadState, datastack_top),
     .chunk_data = offsetof(_PyStackChunk, data),
+    .chunk_previous = offsetof(_PyStackChunk, previous),
+    .chunk_top = offsetof(_PyStackChunk, top),
 };
 #elif PY_VERSION_HEX >= 0x03090000 && PY_VERSION_HEX < 0x030B0000
 static const dprof_frame_layout layout = {
@@ -110,6 +114,8 @@ static const dprof_frame_layout layout = {
     .code_units = 0,
     .tstate_datastack_chunk = NO_FIELD,
     .tstate_datastack_top = NO_FIELD,
+    .chunk_previous = NO_FIELD,
+    .chunk_top = NO_FIELD,
 };
 #else
 static const dprof_frame_layout layout = {

@@ -47,6 +47,9 @@ typedef struct {
     size_t tstate_datastack_chunk;  /* _PyStackChunk *, else (size_t)-1 */
     size_t tstate_datastack_top;    /* PyObject **, the first free slot */
     size_t chunk_data;              /* offset of the slots in _PyStackChunk */
+    size_t chunk_previous;          /* _PyStackChunk *previous (the older chunk) */
+    size_t chunk_top;               /* size_t top: its slots in use, saved when the */
+                                    /* next chunk was pushed */
 } dprof_frame_layout;
 
 /* The layout of the interpreter the extension was built for (static storage). */

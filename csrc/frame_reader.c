@@ -269,6 +269,7 @@ dprof_read_top(const dprof_frame_layout *L, dprof_raw_thread *t, dprof_frame_win
     size_t n = 0;
     int frame_piece = L->tstate_cframe != (size_t)-1;
     w->len = 0;
+    w->chunk = 0;
     if (frame_piece) {
         t->frame = 0;
         if (t->cframe == 0) {
@@ -277,12 +278,16 @@ dprof_read_top(const dprof_frame_layout *L, dprof_raw_thread *t, dprof_frame_win
         pieces[n++] = (dprof_read_piece){t->cframe + L->cframe_current_frame, &t->frame,
                                          sizeof t->frame};
     }
-    uintptr_t lo = 0;
+    uintptr_t lo = 0, chunk = 0;
     size_t len = 0;
     if (t->stack_hi > t->stack_lo && w->buf != NULL && w->cap != 0) {
-        len = t->stack_hi - t->stack_lo;
+        /* From the chunk's header (its link to the older chunk) to the top, when
+         * that fits; else the innermost frames, which are at the top. */
+        chunk = t->stack_lo - L->chunk_data;
+        len = t->stack_hi - chunk;
         if (len > w->cap) {
-            len = w->cap;   /* the innermost frames are at the top */
+            len = w->cap;
+            chunk = 0;
         }
         lo = t->stack_hi - len;
         pieces[n++] = (dprof_read_piece){lo, w->buf, len};
@@ -299,7 +304,59 @@ dprof_read_top(const dprof_frame_layout *L, dprof_raw_thread *t, dprof_frame_win
     if (len != 0 && whole == n) {
         w->lo = lo;
         w->len = len;
+        w->chunk = chunk;
     }
+    return 0;
+}
+
+/* The chunk before the one in w, copied into w (its header and its slots in use,
+ * at most w->cap bytes from the top), if `frame` lies in it: two reads (the older
+ * chunk's header, which says how many slots are in use, then those) where reading
+ * frame by frame would take one per frame. 0; or -1, with w unchanged unless the
+ * copy itself failed (then w holds none). Only a window that starts at its chunk's
+ * header (the link to the older chunk) can be followed. */
+
+static int
+window_to_older_chunk(const dprof_frame_layout *L, dprof_frame_window *w, uintptr_t frame)
+{
+    if (w->chunk == 0 || L->chunk_previous == (size_t)-1 || w->lo != w->chunk
+        || w->len < L->chunk_data) {
+        return -1;
+    }
+    uintptr_t older = field_ptr(w->buf, L->chunk_previous);
+    if (older == 0 || frame < older + L->chunk_data) {
+        return -1;
+    }
+    unsigned char head[64];
+    if (L->chunk_data > sizeof head || dprof_mem_read(older, head, L->chunk_data) < 0) {
+        return -1;
+    }
+    size_t top_slots = (size_t)field_ptr(head, L->chunk_top);
+    if (top_slots == 0 || top_slots > (SIZE_MAX - L->chunk_data) / sizeof(void *)) {
+        return -1;
+    }
+    uintptr_t hi = older + L->chunk_data + top_slots * sizeof(void *);
+    if (frame + L->frame_size > hi) {
+        return -1;      /* not in that chunk: a generator's frame, or a torn read */
+    }
+    size_t len = hi - older;
+    uintptr_t lo = older;
+    if (len > w->cap) {
+        len = w->cap;
+        lo = hi - len;
+        if (frame < lo) {
+            return -1;
+        }
+    }
+    if (dprof_mem_read(lo, w->buf, len) < 0) {
+        w->len = 0;     /* the buffer may hold part of the read */
+        w->chunk = 0;
+        return -1;
+    }
+    w->lo = lo;
+    w->len = len;
+    w->chunk = lo == older ? older : 0;
+    w->refills++;
     return 0;
 }
 
@@ -307,12 +364,15 @@ dprof_read_top(const dprof_frame_layout *L, dprof_raw_thread *t, dprof_frame_win
 
 int
 dprof_read_frames(const dprof_frame_layout *L, uintptr_t frame,
-                  const dprof_frame_window *w,
+                  dprof_frame_window *w,
                   dprof_raw_frame *out, size_t cap, size_t *n, int *truncated)
 {
     unsigned char buf[FRAME_BUF];
     *n = 0;
     *truncated = 0;
+    if (w != NULL) {
+        w->refills = 0;
+    }
     if (L->kind == DPROF_LAYOUT_NONE || L->frame_size > sizeof buf) {
         errno = ENOSYS;
         return -1;
@@ -324,8 +384,13 @@ dprof_read_frames(const dprof_frame_layout *L, uintptr_t frame,
             *truncated = 1;
             break;
         }
-        if (w != NULL && w->len >= L->frame_size && frame >= w->lo
-            && frame - w->lo <= w->len - L->frame_size) {
+        int in_window = w != NULL && w->len >= L->frame_size && frame >= w->lo
+                        && frame - w->lo <= w->len - L->frame_size;
+        /* (an older chunk may lie above or below: each is a mapping of its own) */
+        if (!in_window && w != NULL && window_to_older_chunk(L, w, frame) == 0) {
+            in_window = frame - w->lo <= w->len - L->frame_size;
+        }
+        if (in_window) {
             /* In the copy of the data stack: same bytes, one read for the lot. */
             memcpy(buf, w->buf + (frame - w->lo), L->frame_size);
         }

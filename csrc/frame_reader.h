@@ -50,12 +50,16 @@ typedef struct {
 } dprof_raw_thread;
 
 /* A copy of the top of a thread's data stack, where its innermost frames live
- * (3.11+), so that one read serves most of a chain. */
+ * (3.11+), so that one read serves most of a chain. A chain deeper than one chunk
+ * (16 KiB: about a hundred frames) goes on in the older chunks, which
+ * dprof_read_frames copies into the window in turn. */
 typedef struct {
     uintptr_t lo;           /* address of buf[0] */
     size_t len;             /* bytes copied (0: no window) */
     unsigned char *buf;
     size_t cap;
+    uintptr_t chunk;        /* the _PyStackChunk the copy is from, 0 where unknown */
+    unsigned refills;       /* older chunks copied in by the last dprof_read_frames */
 } dprof_frame_window;
 
 /* In one system call: t's current frame (3.11/3.12, through its _PyCFrame; other
@@ -104,7 +108,7 @@ typedef struct {
  * it, others read one by one. 0 with *n set (*truncated = 1 when it stopped at cap), or
  * -1 when a read failed. */
 int dprof_read_frames(const dprof_frame_layout *L, uintptr_t frame,
-                      const dprof_frame_window *w,
+                      dprof_frame_window *w,
                       dprof_raw_frame *out, size_t cap, size_t *n, int *truncated);
 
 #endif

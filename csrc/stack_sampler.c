@@ -140,6 +140,8 @@ struct dprof_stack_sampler {
     dprof_task_table tasks;
     uint64_t tick;
     uint64_t start_ns, last_tick_ns;
+    uint64_t pause_handler_at_start;    /* dprof_pause_handler_ns() at start() */
+    uint64_t tick_held_ns;              /* this tick's time holding threads still */
     int32_t *scratch;               /* frame ids of one stack, leaf first */
     dprof_stack_sampler_stats stats;
     dprof_thread_name *names;       /* one per thread seen, in order of first sight */
@@ -1171,6 +1173,7 @@ gil_free_tick(dprof_stack_sampler *s, PyThreadState **saved, uint64_t *hold_ns)
 {
     size_t n;
     *hold_ns = 0;
+    s->tick_held_ns = 0;
     if (read_thread_list(s, &n) < 0) {
         s->stats.gil_invalid++;
         return -1;
@@ -1206,9 +1209,12 @@ gil_free_tick(dprof_stack_sampler *s, PyThreadState **saved, uint64_t *hold_ns)
             frames_failed = dprof_read_frames(s->layout, t->frame, &s->window,
                                               s->raw_frames, DPROF_MAX_DEPTH, &nframes,
                                               &truncated) < 0;
+            s->stats.older_chunk_reads += s->window.refills;
         }
         if (held) {
-            s->stats.pause_held_ns += dprof_now_ns() - held_at;
+            uint64_t held_for = dprof_now_ns() - held_at;
+            s->stats.pause_held_ns += held_for;
+            s->tick_held_ns += held_for;
             if (dprof_pause_release(k->tid)) {
                 s->stats.paused_samples++;
             }
@@ -1363,6 +1369,7 @@ sampler_main(void *arg)
         uint64_t t0 = dprof_now_ns();
         last_start = t0;
         uint64_t hold;
+        s->tick_held_ns = 0;
         if (s->layout == NULL || gil_free_tick(s, &saved, &hold) < 0) {
             read_clocks_before_gil(s);
             PyEval_RestoreThread(saved);
@@ -1384,8 +1391,11 @@ sampler_main(void *arg)
         uint64_t cpu_after = dprof_self_cpu_ns();
         uint64_t cpu = cpu_after - cpu_before;
         cpu_before = cpu_after;
-        /* The program loses the GIL for `hold` and a CPU for `cpu`; they overlap. */
-        uint64_t cost = hold > cpu ? hold : cpu;
+        /* The program loses the GIL for `hold`, a thread held still for a read (it
+         * runs Python, so it has the GIL) as long, and a CPU for `cpu`; the held
+         * reads are in `cpu` too, so all overlap. */
+        uint64_t stopped = hold + s->tick_held_ns;
+        uint64_t cost = stopped > cpu ? stopped : cpu;
         s->stats.ticks++;
         s->stats.gil_hold_ns += hold;
         s->stats.sampler_cpu_ns += cpu;
@@ -1582,6 +1592,7 @@ dprof_stack_sampler_start(dprof_stack_sampler *s)
     s->own_tstate = NULL;
     atomic_store(&s->stop_requested, 0);
     s->start_ns = dprof_now_ns();
+    s->pause_handler_at_start = dprof_pause_handler_ns();
     choose_reader(s);
     if (s->layout != NULL && layout_self_check(s) < 0) {
         s->layout = NULL;
@@ -1656,6 +1667,7 @@ dprof_stack_sampler_stop(dprof_stack_sampler *s)
         }
     }
     s->stats.duration_ns = dprof_now_ns() - s->start_ns;
+    s->stats.pause_handler_ns = dprof_pause_handler_ns() - s->pause_handler_at_start;
     s->stopping = 0;
     return 0;
 }

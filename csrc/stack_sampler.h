@@ -30,6 +30,8 @@ typedef struct {
     uint64_t new_code_charged_at_read; /* of gil_new_code: charged at the GIL-free read,
                                           once the GIL pass had interned the code */
     uint64_t gil_ticks;         /* ticks that took the GIL at all */
+    uint64_t older_chunk_reads; /* older data-stack chunks copied whole for a chain
+                                   deeper than one chunk (3.11+) */
     uint64_t thread_list_walks; /* GIL-free ticks that walked the thread list link by
                                    link, not re-read it in one call (it changed) */
     uint64_t paused_samples;    /* GIL-free reads of a running thread held still */
@@ -37,6 +39,8 @@ typedef struct {
                                    (read running instead) */
     uint64_t pause_overran;     /* held reads that outlasted the hold (not snapshots) */
     uint64_t pause_held_ns;     /* time threads were held, from their answer to release */
+    uint64_t pause_handler_ns;  /* time the program's threads spent in the pause
+                                   handler while this sampler ran (process-wide) */
     const char *reader;         /* the frame layout read, or why the GIL walk is used */
     const char *pause;          /* how running threads are paused for a read, or why not */
     int forked;                 /* stopped by fork (this is the child) */

@@ -21,6 +21,7 @@
 #include "thread_pause.h"
 #include <time.h>
 
+#include <stdio.h>
 #include <string.h>
 
 /* ---- StackTable ---------------------------------------------------------- */
@@ -391,7 +392,7 @@ stop_stats(dprof_stack_sampler *sampler)
         goto error;
     }
     stats = Py_BuildValue(
-        "{s:d,s:K,s:K,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:O,s:O,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:d,s:s,s:s}",
+        "{s:d,s:K,s:K,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:O,s:O,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:d,s:d,s:s,s:s}",
         "duration_seconds", (double)st->duration_ns / 1e9,
         "ticks", (unsigned long long)st->ticks,
         "thread_samples", (unsigned long long)st->thread_samples,
@@ -411,10 +412,12 @@ stop_stats(dprof_stack_sampler *sampler)
         "new_code_charged_at_read", (unsigned long long)st->new_code_charged_at_read,
         "gil_ticks", (unsigned long long)st->gil_ticks,
         "thread_list_walks", (unsigned long long)st->thread_list_walks,
+        "older_chunk_reads", (unsigned long long)st->older_chunk_reads,
         "paused_samples", (unsigned long long)st->paused_samples,
         "pause_missed", (unsigned long long)st->pause_missed,
         "pause_overran", (unsigned long long)st->pause_overran,
         "pause_held_seconds", (double)st->pause_held_ns / 1e9,
+        "pause_handler_seconds", (double)st->pause_handler_ns / 1e9,
         "reader", st->reader != NULL ? st->reader : "",
         "pause", st->pause != NULL ? st->pause : "");
     if (stats == NULL) {
@@ -649,8 +652,10 @@ stack_pause_probe(PyObject *module, PyObject *args)
         return NULL;
     }
     if (tid <= 0 || !(hold >= 0 && hold <= 1)) {
+        char shown[32];     /* PyErr_Format has no %g */
+        (void)snprintf(shown, sizeof shown, "%g", hold);
         PyErr_Format(PyExc_ValueError, "stack_pause_probe: tid must be a positive TID "
-                     "and hold in [0, 1] seconds, not %d and %g", tid, hold);
+                     "and hold in [0, 1] seconds, not %d and %s", tid, shown);
         return NULL;
     }
     const char *why;

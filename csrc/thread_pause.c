@@ -36,6 +36,7 @@
 #define SPIN_NS 50000ULL            /* spin this long before sleeping on the futex */
 
 static _Atomic uint32_t pause_word;
+static _Atomic uint64_t handler_ns;     /* lock-free on the 64-bit targets we build */
 static atomic_int pause_sig;
 static pthread_mutex_t pause_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
@@ -105,6 +106,7 @@ on_pause_signal(int sig, siginfo_t *info, void *context)
     (void)info;
     (void)context;
     int saved_errno = errno;
+    uint64_t entered = mono_ns();
     uint32_t me = (uint32_t)syscall(SYS_gettid);
     uint32_t requested = me << 2 | PHASE_REQUESTED, held = me << 2 | PHASE_HELD;
     uint32_t expected = requested;
@@ -117,6 +119,7 @@ on_pause_signal(int sig, siginfo_t *info, void *context)
             (void)atomic_compare_exchange_strong(&pause_word, &expected, 0);
         }
     }
+    atomic_fetch_add(&handler_ns, mono_ns() - entered);
     errno = saved_errno;
 }
 
@@ -224,6 +227,12 @@ dprof_pause_thread(pid_t pid, pid_t tid)
         return 0;
     }
     return 1;
+}
+
+uint64_t
+dprof_pause_handler_ns(void)
+{
+    return atomic_load(&handler_ns);
 }
 
 int

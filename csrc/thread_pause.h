@@ -50,6 +50,12 @@ int dprof_pause_signal(void);
  * dprof_pause_release (or before returning 0). */
 int dprof_pause_thread(pid_t pid, pid_t tid);
 
+/* Nanoseconds that threads of this process have spent in the pause handler, from
+ * its entry to its return, summed over all pauses since the process started: what
+ * the pauses cost the program itself (less the kernel's signal delivery, about a
+ * microsecond each). */
+uint64_t dprof_pause_handler_ns(void);
+
 /* Lets the held thread go. 1 when it was still held (the read in between was a
  * snapshot), 0 when its handler had already given up (the read took longer than
  * DPROF_PAUSE_HOLD_MAX_NS). */

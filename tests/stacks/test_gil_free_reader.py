@@ -323,3 +323,52 @@ def test_a_sampler_started_in_a_forked_child_reads_the_childs_own_stacks(tmp_pat
     # GIL pass anyway, so some GIL-free samples, not most, is what is asked
     assert got["gil_free"] > 0, got
     assert "recurse" in got["names"], got
+
+
+def descend(depth, stop):
+    """`depth` nested calls of itself, then a busy loop until `stop` is set."""
+    if depth > 1:
+        return descend(depth - 1, stop)
+    n = 0
+    while not stop.is_set():
+        for i in range(200):
+            n += i
+    return n
+
+
+@needs_reader
+def test_a_chain_deeper_than_one_data_stack_chunk_is_read_whole():
+    # 3.11+ keep frames in 16 KiB data-stack chunks: 600 frames take several, and the
+    # reader copies each older chunk in one read (meta["older_chunk_reads"]) where it
+    # would otherwise read frame by frame. Every sample of the thread must still hold
+    # the whole chain: all 600 calls, then the thread's entry point, in order.
+    depth = 600
+    stop = threading.Event()
+    t = threading.Thread(target=descend, args=(depth, stop), name="deep")
+    t.start()
+    try:
+        time.sleep(0.2)
+        with StackSampler(hz=200, overhead_budget=0) as s:
+            time.sleep(1.0)
+    finally:
+        stop.set()
+        t.join()
+    meta = s.profile.meta
+    deep_id = next(tid for tid, name in s.profile.thread_names.items() if name == "deep")
+    samples = 0
+    for row in s.profile.rows:
+        if row.thread_id != deep_id or row.category not in CPU_CATEGORIES:
+            continue
+        names = [f.function.rsplit(".", 1)[-1] for f in s.profile.stack_frames(row.stack_id)]
+        inner = names[names.index("descend"):]
+        assert inner == ["descend"] * depth, (len(inner), names[:5], names[-5:])
+        assert "run" in names[:names.index("descend")], names[:8]     # Thread.run
+        samples += row.samples
+    assert samples > 50, meta
+    assert meta["truncated_stacks"] == 0, meta
+    # the chain was read without the GIL, not left to the GIL walk
+    assert meta["gil_invalid_samples"] <= 0.1 * meta["thread_samples"], meta
+    if sys.version_info >= (3, 11):
+        assert meta["older_chunk_reads"] >= samples, meta
+    else:
+        assert meta["older_chunk_reads"] == 0, meta     # no data stack: frame objects
