@@ -1159,7 +1159,10 @@ pause_if_running(dprof_stack_sampler *s, const known_thread *k)
         || dprof_task_syscall(task) != DPROF_SYSCALL_RUNNING) {
         return 0;
     }
-    if (dprof_pause_thread(dprof_self_pid(), k->tid)) {
+    uint64_t asked = dprof_now_ns();
+    int held = dprof_pause_thread(dprof_self_pid(), k->tid);
+    s->stats.pause_answer_ns += dprof_now_ns() - asked;
+    if (held) {
         task->pause_misses = 0;
         return 1;
     }

@@ -39,6 +39,8 @@ typedef struct {
                                    (read running instead) */
     uint64_t pause_overran;     /* held reads that outlasted the hold (not snapshots) */
     uint64_t pause_held_ns;     /* time threads were held, from their answer to release */
+    uint64_t pause_answer_ns;   /* time the sampler waited for threads to answer (the
+                                   signal's delivery; misses wait the whole 1 ms) */
     uint64_t pause_handler_ns;  /* time the program's threads spent in the pause
                                    handler while this sampler ran (process-wide) */
     const char *reader;         /* the frame layout read, or why the GIL walk is used */

@@ -33,7 +33,11 @@
 
 #define PHASE_REQUESTED 1u
 #define PHASE_HELD 2u
-#define SPIN_NS 50000ULL            /* spin this long before sleeping on the futex */
+/* How long each side spins before it sleeps on the futex. The sampler spins longer
+ * for the answer: should it sleep, the held thread then waits for it to wake up
+ * (tens of microseconds on a VM), and the program's time is the dearer. */
+#define HANDLER_SPIN_NS 50000ULL
+#define SAMPLER_SPIN_NS 250000ULL
 
 static _Atomic uint32_t pause_word;
 static _Atomic uint64_t handler_ns;     /* lock-free on the 64-bit targets we build */
@@ -76,9 +80,9 @@ cpu_relax(void)
 }
 
 /* Waits until the word is no longer `value` or `limit_ns` have passed since
- * `start`: spins for the first SPIN_NS, then sleeps on the futex. Returns the word. */
+ * `start`: spins for the first `spin_ns`, then sleeps on the futex. Returns the word. */
 static uint32_t
-wait_while(uint32_t value, uint64_t start, uint64_t limit_ns)
+wait_while(uint32_t value, uint64_t start, uint64_t limit_ns, uint64_t spin_ns)
 {
     uint32_t w;
     unsigned spins = 0;
@@ -91,7 +95,7 @@ wait_while(uint32_t value, uint64_t start, uint64_t limit_ns)
         if (waited >= limit_ns) {
             break;
         }
-        if (waited >= SPIN_NS) {
+        if (waited >= spin_ns) {
             futex_wait_ns(value, limit_ns - waited);
         }
     }
@@ -113,7 +117,7 @@ on_pause_signal(int sig, siginfo_t *info, void *context)
     if (atomic_compare_exchange_strong(&pause_word, &expected, held)) {
         futex_wake_all();                           /* the sampler waits for this */
         uint64_t start = mono_ns();
-        if (wait_while(held, start, DPROF_PAUSE_HOLD_MAX_NS) == held) {
+        if (wait_while(held, start, DPROF_PAUSE_HOLD_MAX_NS, HANDLER_SPIN_NS) == held) {
             /* The sampler overstayed: go on. Its release then sees 0 and reports it. */
             expected = held;
             (void)atomic_compare_exchange_strong(&pause_word, &expected, 0);
@@ -210,7 +214,7 @@ dprof_pause_thread(pid_t pid, pid_t tid)
         pthread_mutex_unlock(&pause_lock);
         return 0;
     }
-    uint32_t w = wait_while(requested, start, DPROF_PAUSE_ACK_MAX_NS);
+    uint32_t w = wait_while(requested, start, DPROF_PAUSE_ACK_MAX_NS, SAMPLER_SPIN_NS);
     if (w == requested) {
         uint32_t expected = requested;
         if (atomic_compare_exchange_strong(&pause_word, &expected, 0)) {
