@@ -2,6 +2,7 @@
 of start and stop), and thousands of start/stop cycles without a leak."""
 import gc
 import os
+import sys
 import threading
 import tracemalloc
 
@@ -182,15 +183,23 @@ def test_sessions_stopped_and_started_by_another_thread_during_walks():
     stop = threading.Event()
     errors = []
 
+    cycles = [0]
+
     def churn():
         try:
             while not stop.is_set():
                 s = MemorySampler(seed=9)
                 s.start()
                 s.stop()
+                cycles[0] += 1
         except BaseException as exc:       # pragma: no cover - the failure itself
             errors.append(exc)
 
+    # A short switch interval: the two threads trade the GIL every 0.1 ms instead of
+    # every 5 ms, so there are more interleavings of a start/stop with a walk, and the
+    # main thread does not wait 5 ms for the GIL on each of its 9000 rounds (45 s).
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-4)
     t = threading.Thread(target=churn)
     t.start()
     try:
@@ -205,7 +214,10 @@ def test_sessions_stopped_and_started_by_another_thread_during_walks():
     finally:
         stop.set()
         t.join()
+        sys.setswitchinterval(interval)
     assert not errors
+    # the churn really ran beside the walks, not before or after them
+    assert cycles[0] >= 100, cycles
     assert not _native.memsample_active()
     # and the sampler still works afterwards
     _, prof = sample(big_allocs, 5)
