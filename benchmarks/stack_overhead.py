@@ -1,15 +1,24 @@
 """Slowdown of small pyperformance-style programs under stack profilers.
 
-Each measurement is a fresh subprocess; configurations are interleaved round by round
-so machine load drifts hit all of them alike. Every program times its own workload
-(the same code runs under every tool and reports perf_counter around itself), so the
-first table compares what the profilers cost the work itself; the second compares
-whole process wall times, which add each tool's start-up (importing it, attaching).
-Ratios are medians over rounds divided by the unprofiled median.
+Each measurement is a fresh subprocess; configurations are interleaved round by round,
+in an order shuffled afresh each round (seeded: --seed), so machine load drifts and
+whatever favours the first or last run of a round hit all of them alike. Every program
+times its own workload (the same code runs under every tool and reports perf_counter
+around itself), so the first table compares what the profilers cost the work itself;
+the second compares whole process wall times, which add each tool's start-up
+(importing it, attaching).
+
+A ratio is paired: each round's time of a configuration over that round's unprofiled
+time, and the cell is the median of those ratios over the rounds. The unprofiled
+program runs twice each round, and its second run is a column of its own
+("unprofiled again", an A/A control): its distance from 1.000, and the spread that
+--spread prints (the quartiles of the per-round ratios), say how large a slowdown
+this run can resolve. A table whose control is off by more than a target is not
+evidence for or against it.
 
     python benchmarks/stack_overhead.py [--rounds 5] [--programs nbody,fannkuch]
         [--only "dprof run 100 Hz,part: stack sampler 100 Hz,py-spy 100 Hz"]
-        [--compare-root /path/to/other/dprof]
+        [--compare-root /path/to/other/dprof] [--seed 1] [--spread]
 
 Besides the stack sampler alone, `dprof run` as a whole (defaults, and --stack-hz 1000)
 and each of its always-on parts alone (allocation counting, exception counting, the
@@ -20,6 +29,7 @@ in a venv, e.g. python3 -m venv --system-site-packages /tmp/bench-venv).
 """
 import argparse
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -208,7 +218,9 @@ def configs(root, code, tmp, compare_root=None):
     path = os.path.join(tmp, "prog.py")
     with open(path, "w") as f:
         f.write(code)
-    out = {"baseline": [sys.executable, path]}
+    out = {"baseline": [sys.executable, path],
+           # the A/A control: the same unprofiled run, a second time each round
+           "unprofiled again": [sys.executable, path]}
     for hz in (100, 1000):
         out[f"dprof {hz} Hz"] = [sys.executable, "-c",
                                  DPROF_WRAP.format(root=root, hz=hz, budget=0.01, code=code)]
@@ -253,7 +265,11 @@ def main():
     ap.add_argument("--compare-root", metavar="PATH",
                     help="also run the dprof N Hz configurations from the dprof tree at PATH "
                          "(built in place), as 'other: dprof N Hz', in the same rounds")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the per-round order")
+    ap.add_argument("--spread", action="store_true",
+                    help="also print the quartiles of each cell's per-round ratios")
     args = ap.parse_args()
+    rng = random.Random(args.seed)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     import tempfile
     tmp = tempfile.mkdtemp(prefix="dprof-bench-")
@@ -264,37 +280,45 @@ def main():
         code = TIMED.format(code=textwrap.dedent(PROGRAMS[prog]))
         cfg = configs(root, code, tmp, args.compare_root)
         if args.only:
-            keep = set(args.only.split(",")) | {"baseline"}
+            keep = set(args.only.split(",")) | {"baseline", "unprofiled again"}
             keep |= {"other: " + c for c in keep}      # --compare-root's twins
             cfg = {c: v for c, v in cfg.items() if c in keep}
-        times = {c: [] for c in cfg}
-        work = {c: [] for c in cfg}
+        # per round: {config: seconds}; ratios are taken within a round (paired)
+        times = []
+        work = []
         for _ in range(args.rounds):
-            for c, cmd in cfg.items():
+            order = list(cfg)
+            rng.shuffle(order)
+            round_times, round_work = {}, {}
+            for c in order:
+                cmd = cfg[c]
                 t = time.perf_counter()
                 r = subprocess.run(cmd, capture_output=True, text=True)
                 took = time.perf_counter() - t
                 if r.returncode != 0:
                     notes.append(f"{prog} / {c}: exit {r.returncode}: {r.stderr.strip()[-200:]}")
                     continue
-                times[c].append(took)
+                round_times[c] = took
                 w = workload_seconds(r.stderr)
                 if w is None:
                     notes.append(f"{prog} / {c}: no WORKLOAD line on stderr")
                 else:
-                    work[c].append(w)
+                    round_work[c] = w
                 if "DPROF" in r.stderr and c.startswith(("dprof", "other: dprof")):
                     line = [x for x in r.stderr.splitlines() if x.startswith("DPROF")][-1]
                     fields = dict(kv.split("=") for kv in line[6:].split())
                     results.setdefault((prog, c + " info"), []).append(
                         (float(fields["effective_hz"]), float(fields["overhead"])))
-        base = statistics.median(times["baseline"])
-        base_work = statistics.median(work["baseline"])
-        for c, ts in times.items():
-            if ts:
-                results[(prog, c, "process")] = statistics.median(ts) / base
-            if work[c]:
-                results[(prog, c, "workload")] = statistics.median(work[c]) / base_work
+            times.append(round_times)
+            work.append(round_work)
+        base = statistics.median(t["baseline"] for t in times if "baseline" in t)
+        base_work = statistics.median(w["baseline"] for w in work if "baseline" in w)
+        for kind, rounds in (("process", times), ("workload", work)):
+            for c in cfg:
+                ratios = [r[c] / r["baseline"] for r in rounds if c in r and "baseline" in r]
+                if ratios:
+                    results[(prog, c, kind)] = statistics.median(ratios)
+                    results[(prog, c, kind, "all")] = ratios
         results[(prog, "baseline s")] = base
         results[(prog, "baseline workload s")] = base_work
         print(f"done {prog} (baseline {base:.2f} s)", file=sys.stderr, flush=True)
@@ -304,8 +328,9 @@ def main():
              "baseline workload s"),
             ("process", "Slowdown of the whole process (wall time, start-up included)",
              "baseline s")):
-        print(f"{title}: median of {args.rounds} rounds / unprofiled median, "
-              f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
+        print(f"{title}: median over {args.rounds} rounds of each round's time / that "
+              f"round's unprofiled time, Python {sys.version.split()[0]}, "
+              f"{os.cpu_count()} CPUs\n")
         print("| program | baseline (s) | " + " | ".join(cols) + " |")
         print("|---" * (len(cols) + 2) + "|")
         for prog in names:
@@ -316,6 +341,21 @@ def main():
             vals = [results[(p, c, kind)] for p in names if (p, c, kind) in results]
             meds.append(statistics.median(vals) if vals else float("nan"))
         print("| **median** | | " + " | ".join(f"**{m:.3f}**" for m in meds) + " |\n")
+        if args.spread:
+            print(f"quartiles of the per-round ratios ({kind}):\n")
+            print("| program | " + " | ".join(cols) + " |")
+            print("|---" * (len(cols) + 1) + "|")
+            for prog in names:
+                cells = []
+                for c in cols:
+                    v = results.get((prog, c, kind, "all"))
+                    if v and len(v) >= 2:
+                        q = statistics.quantiles(v, n=4, method="inclusive")
+                        cells.append(f"{q[0]:.3f}-{q[2]:.3f}")
+                    else:
+                        cells.append("n/a")
+                print(f"| {prog} | " + " | ".join(cells) + " |")
+            print()
     print("\ndprof's own report (median over the rounds, [min, max]): ")
     for key, v in results.items():
         if len(key) == 2 and key[1].endswith(" info"):
