@@ -94,6 +94,34 @@ def need_float(field: str, value: Any, low: float = -math.inf) -> float:
     return number
 
 
+def need_json_safe(field: str, value: Any, max_depth: int = 64) -> Any:
+    """A value dprof can write back as strict JSON: str keys; str, finite number,
+    bool or None leaves; nested at most ``max_depth`` deep. Free-form entries (a
+    stack profile's ``meta``) are kept as read, so an ``Infinity`` in them would
+    only fail later, when the profile is saved or exported. Walked without
+    recursion: a 100,000-deep nesting must not overflow the stack."""
+    pending = [(field, value, 0)]
+    while pending:
+        where, item, depth = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ProfileFormatError(where, f"must be finite, got {item}")
+        if isinstance(item, (dict, list, tuple)):
+            if depth >= max_depth:
+                raise ProfileFormatError(where, f"is nested more than {max_depth} deep")
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    if not isinstance(key, str):
+                        raise ProfileFormatError(where, f"has a key that is not a string: "
+                                                        f"{_what(key)}")
+                    pending.append((f"{where}.{key}", child, depth + 1))
+            else:
+                pending.extend((f"{where}[{i}]", child, depth + 1)
+                               for i, child in enumerate(item))
+        elif not (item is None or isinstance(item, (str, int, float))):
+            raise ProfileFormatError(where, f"must be a JSON value, got {_what(item)}")
+    return value
+
+
 def need_index(field: str, value: Any, count: int, names: str) -> int:
     """An id into a list of ``count`` ``names``."""
     if isinstance(value, bool) or not isinstance(value, int):

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Tuple
 
 from dprof.errors import (ProfileFormatError, describe, need_float, need_index, need_indexes,
-                          need_int, need_key, need_list, need_mapping, need_str)
+                          need_int, need_json_safe, need_key, need_list, need_mapping,
+                          need_str)
 
 _INT64 = 2 ** 63
 
@@ -270,7 +271,9 @@ def _frame_id_tuples(raw_stacks: List[Any], frame_count: int):
 
 def _check_meta(where: str, meta: Mapping[str, Any]) -> None:
     """The ``meta`` entries the reports read: ``user_code`` (lists of paths, see
-    user_code.py) and ``launcher_seconds``; other entries are kept as they are."""
+    user_code.py) and ``launcher_seconds``; other entries are kept as they are, once
+    they are known to be writable as strict JSON."""
+    need_json_safe(where, meta)
     roots = meta.get("user_code")
     if roots is not None:
         need_mapping(f"{where}.user_code", roots)

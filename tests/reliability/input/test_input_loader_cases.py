@@ -69,6 +69,12 @@ CASES = [
      "task_start_time"),
     ("user_code roots not paths (TypeError in reports)",
      _set(("stacks", "meta", "user_code"), {"pinned": [1]}), "stacks.meta.user_code.pinned[0]"),
+    ("infinite sampler counter in meta (ValueError writing JSON, found by the fuzz test)",
+     _set(("stacks", "meta", "gil_free_samples"), float("inf")),
+     "stacks.meta.gil_free_samples"),
+    ("meta nested 100 deep (RecursionError writing JSON)",
+     _set(("stacks", "meta", "extra"), json.loads("[" * 100 + "]" * 100)),
+     "stacks.meta.extra" + "[0]" * 63),
     ("format a 100,000-deep nesting (RecursionError)", _set(("format",), pm.DEEP), "format"),
 ]
 
@@ -106,7 +112,7 @@ def test_dprof_view_prints_one_line_and_exits_2(recorded, tmp_path, capsys, name
     from dprof.cli import main
     path = tmp_path / "bad.json"
     path.write_text(pm.to_json(change(copy.deepcopy(recorded))), encoding="utf-8")
-    for extra in ([], ["-o", str(tmp_path / "x.html")]):
+    for extra in ([], ["-o", str(tmp_path / "x.html")], ["-o", str(tmp_path / "x.json")]):
         assert main(["--db", str(tmp_path / "db"), "view", str(path)] + extra) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("dprof view: "), err
