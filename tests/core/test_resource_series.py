@@ -69,6 +69,27 @@ def test_thin_keeps_counters_exact_over_longer_windows():
     np.testing.assert_allclose(thin.cpu_percent()[1:], 100.0)
 
 
+def test_thin_windows_are_never_short_so_one_tick_cannot_read_as_a_core():
+    """One busy core, CPU time counted in 10 ms ticks as /proc gives it, sampled every
+    10 ms with the lateness of a loaded machine: a sample 9 ms late just before the
+    next window, and a last sample 3 ms after the one before. Found in CI: one window
+    of 12 ms held two ticks and read 214 %."""
+    rng = np.random.default_rng(3)
+    t = 0.01 * np.arange(120) + rng.uniform(0, 0.002, 120)
+    t[29] += 0.0089                     # late, just before the next 0.1 s mark
+    t = np.append(t, t[-1] + 0.003)
+    tick = 0.01
+    cpu = np.floor(t / tick) * tick     # 100 % of one core, rounded down to ticks
+    s = ResourceSeries({"timestamp": t, "cpu_user_s": cpu, "cpu_system_s": np.zeros(len(t))})
+    thin = s.thin(0.1)
+    gaps = np.diff(thin["timestamp"])
+    assert gaps.min() >= 0.1 and gaps.max() < 0.2 + 0.01
+    assert thin["timestamp"][0] == t[0] and thin["timestamp"][-1] == t[-1]
+    assert np.nanmax(thin.cpu_percent()) <= 100.0 * (1 + 2 * tick / 0.1) + 1e-9
+    # the counters stay exact: the windows' CPU adds up to the whole run's
+    assert np.nansum(thin.cpu_percent()[1:] * gaps) / 100 == pytest.approx(cpu[-1] - cpu[0])
+
+
 def test_series_owns_read_only_copies():
     cols = synthetic()
     s = ResourceSeries(cols)
