@@ -9,6 +9,17 @@ MemorySampler with the allocation counter ("dprof+count", what ``memory=True``
 installs), each once with its workload and once without it; the difference is the
 workload's count, start-up and dprof's own start and stop taken out.
 
+memray is counted the same way when it is installed: ``memray.Tracker`` (what ``memray
+run`` starts, its defaults: every allocation of the system allocator, Python's
+small-object allocator not traced) around the workload, and again with
+``trace_python_allocators=True`` ("memray+pyalloc", ``--trace-python-allocators``: every
+allocation, as dprof's hooks see them), its start and stop taken out as dprof's are; its
+RSS thread's period is scaled by valgrind's slowdown. By default memray does not see
+the small objects pymalloc serves: 20 ``json.loads`` of this benchmark's document are
+161 allocations to it. Its cost is per allocation, so instructions measure it fairly. Scalene
+is not counted: its CPU timer fires on CPU time, and valgrind's slowdown makes it
+fire some fifty times as often as on real hardware.
+
     python benchmarks/memory_instructions.py [--only json_loads,pickle] [--compare-root TREE]
 
 ``--compare-root TREE`` counts another dprof tree (built in place) in the same run,
@@ -17,6 +28,7 @@ as "other:dprof" and "other:dprof+count". Needs valgrind; says so and exits 2 wi
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import shutil
@@ -42,9 +54,20 @@ PRELUDE = textwrap.dedent('''
                 _native.alloc_counter_acquire()
             sampler = MemorySampler(seed=1)
             sampler.start()
+        elif os.environ.get("BENCH_DPROF") in ("memray", "memray+pyalloc"):
+            import memray
+            out = os.path.join(os.environ["BENCH_OUT_DIR"], "memray.bin")
+            # its RSS thread wakes every 10 ms of wall time; under valgrind's ~50x
+            # slowdown that is every 500 ms, so it wakes as often per unit of work
+            sampler = memray.Tracker(
+                destination=memray.FileDestination(out, overwrite=True), memory_interval_ms=500,
+                trace_python_allocators=os.environ["BENCH_DPROF"] == "memray+pyalloc")
+            sampler.__enter__()
         if os.environ.get("BENCH_SKIP_WORK") != "1":
             work()
-        if sampler is not None:
+        if hasattr(sampler, "__exit__"):
+            sampler.__exit__(None, None, None)
+        elif sampler is not None:
             sampler.stop()
 ''')
 
@@ -78,6 +101,11 @@ def main() -> int:
         print(f"unknown program(s) {unknown}; known: {sorted(PROGRAMS)}", file=sys.stderr)
         return 2
     configs = {"bare": (ROOT, None), "dprof": (ROOT, "1"), "dprof+count": (ROOT, "count")}
+    if importlib.util.find_spec("memray") is not None:
+        configs["memray"] = (ROOT, "memray")
+        configs["memray+pyalloc"] = (ROOT, "memray+pyalloc")
+    else:
+        print("# memray is not installed: not counted (pip install memray)")
     if args.compare_root:
         other = os.path.abspath(args.compare_root)
         configs["other:dprof"] = (other, "1")
@@ -91,7 +119,7 @@ def main() -> int:
             fh.write(PRELUDE + textwrap.dedent(PROGRAMS[name]))
         counts = {}
         for cfg, (root, mode) in configs.items():
-            env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=root)
+            env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=root, BENCH_OUT_DIR=tmp)
             env.pop("BENCH_DPROF", None)
             if mode is not None:
                 env["BENCH_DPROF"] = mode
