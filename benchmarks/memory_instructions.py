@@ -16,9 +16,10 @@ small-object allocator not traced) around the workload, and again with
 allocation, as dprof's hooks see them), its start and stop taken out as dprof's are; its
 RSS thread's period is scaled by valgrind's slowdown. By default memray does not see
 the small objects pymalloc serves: 20 ``json.loads`` of this benchmark's document are
-161 allocations to it. Its cost is per allocation, so instructions measure it fairly. Scalene
-is not counted: its CPU timer fires on CPU time, and valgrind's slowdown makes it
-fire some fifty times as often as on real hardware.
+161 allocations to it. Its cost is per allocation and per Python call, so
+instructions measure it fairly. Scalene is not counted: its CPU timer fires on CPU
+time, and valgrind's slowdown makes it fire some fifty times as often as on real
+hardware.
 
     python benchmarks/memory_instructions.py [--only json_loads,pickle] [--compare-root TREE]
 
