@@ -47,7 +47,7 @@ from memory_overhead import PROGRAMS  # noqa: E402  (the same workloads, not a c
 PRELUDE = textwrap.dedent('''
     import os
     def run_timed(work):
-        sampler = None
+        stop = None             # what ends the tool's session, once the work is done
         if os.environ.get("BENCH_DPROF") in ("1", "count"):
             from dprof.memory import MemorySampler
             if os.environ["BENCH_DPROF"] == "count":
@@ -55,21 +55,21 @@ PRELUDE = textwrap.dedent('''
                 _native.alloc_counter_acquire()
             sampler = MemorySampler(seed=1)
             sampler.start()
+            stop = sampler.stop
         elif os.environ.get("BENCH_DPROF") in ("memray", "memray+pyalloc"):
             import memray
             out = os.path.join(os.environ["BENCH_OUT_DIR"], "memray.bin")
             # its RSS thread wakes every 10 ms of wall time; under valgrind's ~50x
             # slowdown that is every 500 ms, so it wakes as often per unit of work
-            sampler = memray.Tracker(
+            tracker = memray.Tracker(
                 destination=memray.FileDestination(out, overwrite=True), memory_interval_ms=500,
                 trace_python_allocators=os.environ["BENCH_DPROF"] == "memray+pyalloc")
-            sampler.__enter__()
+            tracker.__enter__()
+            stop = lambda: tracker.__exit__(None, None, None)
         if os.environ.get("BENCH_SKIP_WORK") != "1":
             work()
-        if hasattr(sampler, "__exit__"):
-            sampler.__exit__(None, None, None)
-        elif sampler is not None:
-            sampler.stop()
+        if stop is not None:
+            stop()
 ''')
 
 DEFAULT_PROGRAMS = ("json_loads", "pickle", "deepcopy")   # the NumPy one is slow under valgrind
