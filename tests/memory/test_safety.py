@@ -4,6 +4,7 @@ import gc
 import os
 import sys
 import threading
+import time
 import tracemalloc
 
 import pytest
@@ -209,8 +210,13 @@ def test_sessions_stopped_and_started_by_another_thread_during_walks():
             for _ in range(3000):
                 _Cyclic()
                 bytes(300_000)
-        for _ in range(3):
+        # At least three rounds, and more until the churn has done its hundred cycles
+        # beside them: a slow or loaded machine gives the churn fewer turns per round.
+        deadline = time.monotonic() + 120
+        rounds = 0
+        while rounds < 3 or (cycles[0] < 100 and time.monotonic() < deadline):
             deep(30)
+            rounds += 1
     finally:
         stop.set()
         t.join()
