@@ -4,7 +4,6 @@ import gc
 import os
 import sys
 import threading
-import time
 import tracemalloc
 
 import pytest
@@ -210,20 +209,22 @@ def test_sessions_stopped_and_started_by_another_thread_during_walks():
             for _ in range(3000):
                 _Cyclic()
                 bytes(300_000)
-        # At least three rounds, and more until the churn has done its hundred cycles
-        # beside them: a slow or loaded machine gives the churn fewer turns per round.
-        deadline = time.monotonic() + 120
-        rounds = 0
-        while rounds < 3 or (cycles[0] < 100 and time.monotonic() < deadline):
+        for _ in range(3):
             deep(30)
-            rounds += 1
+        beside = cycles[0]      # cycles that ran while the walks did
     finally:
         stop.set()
         t.join()
         sys.setswitchinterval(interval)
     assert not errors
-    # the churn really ran beside the walks, not before or after them
-    assert cycles[0] >= 100, cycles
+    # The churn really ran beside the walks, not only before or after them. How many
+    # cycles it gets is up to scheduling: a collection that starts in the churn thread
+    # runs the _Cyclic finalizers, each of which lets the GIL go, and no other
+    # collection can start until it ends, so the churn can sit in one stop() while
+    # the walks go on (58 cycles in a CI run, over 100 on an idle machine). Walking
+    # on until it reaches some count is no remedy: the walks' garbage then piles up
+    # uncollected behind that one collection.
+    assert beside >= 10, cycles
     assert not _native.memsample_active()
     # and the sampler still works afterwards
     _, prof = sample(big_allocs, 5)
