@@ -1143,20 +1143,18 @@ read_thread_list(dprof_stack_sampler *s, size_t *n)
     return 0;
 }
 
-/* Holds thread k still for its read when it is running outside any system call
- * (thread_pause.h). 1 when held: the caller reads it, then lets it go with
- * dprof_pause_release. A thread that has not answered PAUSE_MISSES_MAX pauses in a
- * row (its signal blocked, say) is read running, as before, and asked again only
- * every PAUSE_RETRY_TICKS ticks, so that it costs no tick a wait for its answer. */
+/* Holds thread k (whose record is `task`) still for its read (thread_pause.h); the
+ * caller has seen it running outside any system call. 1 when held: the caller
+ * reads it, then lets it go with dprof_pause_release. A thread that has not
+ * answered PAUSE_MISSES_MAX pauses in a row (its signal blocked, say) is read
+ * running, as before, and asked again only every PAUSE_RETRY_TICKS ticks, so that
+ * it costs no tick a wait for its answer. */
 #define PAUSE_MISSES_MAX 3
 #define PAUSE_RETRY_TICKS 100
 static int
-pause_if_running(dprof_stack_sampler *s, const known_thread *k)
+pause_for_read(dprof_stack_sampler *s, dprof_task *task, const known_thread *k)
 {
-    dprof_task *task = dprof_tasks_get(&s->tasks, k->tid);   /* may allocate: before */
-    if (task == NULL
-        || (task->pause_misses >= PAUSE_MISSES_MAX && s->tick % PAUSE_RETRY_TICKS != 0)
-        || dprof_task_syscall(task) != DPROF_SYSCALL_RUNNING) {
+    if (task->pause_misses >= PAUSE_MISSES_MAX && s->tick % PAUSE_RETRY_TICKS != 0) {
         return 0;
     }
     uint64_t asked = dprof_now_ns();
@@ -1169,6 +1167,63 @@ pause_if_running(dprof_stack_sampler *s, const known_thread *k)
     task->pause_misses++;
     s->stats.pause_missed++;
     return 0;
+}
+
+/* How a thread is kept still for its GIL-free read. */
+enum { READ_RUNNING = 0, READ_HELD = 1, READ_OFF_CPU = 2 };
+
+/* Whether thread k, running outside any system call, is on a CPU now: its CPU clock
+ * (which the kernel brings up to date on every read of a thread that is on a CPU)
+ * moves between two reads a microsecond apart. One that is runnable but waiting
+ * for a CPU does not run at all until it gets one, so it needs no signal: it is read
+ * as it stands, and the read is kept if its clock has still not moved after it.
+ * Signalling it instead would cost the sampler the whole wait for the answer
+ * (up to DPROF_PAUSE_ACK_MAX_NS, spinning for the first 250 us) on every tick
+ * where the program has more busy threads than there are CPUs, and that spin
+ * takes a CPU from those same threads.
+ *
+ * READ_OFF_CPU with *clock_at set, READ_HELD (let it go with dprof_pause_release),
+ * or READ_RUNNING (blocked, unknown, or not answering: read as it runs). */
+static int
+hold_for_read(dprof_stack_sampler *s, const known_thread *k, uint64_t *clock_at)
+{
+    dprof_task *task = dprof_tasks_get(&s->tasks, k->tid);   /* may allocate: before */
+    if (task == NULL || dprof_task_syscall(task) != DPROF_SYSCALL_RUNNING) {
+        return READ_RUNNING;
+    }
+    uint64_t first, second;
+    if (dprof_task_clock_ns(task, &first) == 0 && dprof_task_clock_ns(task, &second) == 0
+        && first == second) {
+        *clock_at = second;
+        return READ_OFF_CPU;
+    }
+    return pause_for_read(s, task, k) ? READ_HELD : READ_RUNNING;
+}
+
+/* Reads thread t's top frame and frame chain into s->window and s->raw_frames.
+ * `still`: the thread is held or off its CPU, and its state is read again first (the
+ * list was read before, and the frame, or the _PyCFrame it sits behind, which lives
+ * on the C stack and is gone once a generator yields, and the data stack have moved
+ * since). Returns 1 when the thread state or its top could not be read. */
+static int
+read_one_thread(dprof_stack_sampler *s, dprof_raw_thread *t, int is_known, int still,
+                size_t *nframes, int *truncated, int *frames_failed)
+{
+    *nframes = 0;
+    *truncated = 0;
+    *frames_failed = 0;
+    int top_failed = still
+        && dprof_read_thread_again(s->layout, (uintptr_t)s->interp, t) < 0;
+    /* its frame and the top of its data stack, in one read */
+    top_failed = top_failed || dprof_read_top(s->layout, t, &s->window) < 0;
+    if (!top_failed && t->frame != 0 && is_known) {
+        /* s->window holds the top of t's data stack */
+        *frames_failed = dprof_read_frames(s->layout, t->frame, &s->window,
+                                           s->raw_frames, DPROF_MAX_DEPTH, nframes,
+                                           truncated) < 0;
+        s->stats.older_chunk_reads += s->window.refills;
+    }
+    return top_failed;
 }
 
 static int
@@ -1194,27 +1249,40 @@ gil_free_tick(dprof_stack_sampler *s, PyThreadState **saved, uint64_t *hold_ns)
         int is_known = k != NULL && t->thread_id == k->ident
                        && (s->layout->tstate_native_id == (size_t)-1
                            || t->native_id == (uint64_t)k->tid);
-        /* Held still, if it runs, for the two reads below: nothing but memory copies
-         * until it is let go (it may hold the GIL, or the allocator's lock). */
-        int held = is_known && s->pausing && pause_if_running(s, k);
-        uint64_t held_at = held ? dprof_now_ns() : 0;
-        /* Held, its thread state is read again: the list was read before the pause,
-         * and the frame (or the _PyCFrame it sits behind, which lives on the C stack
-         * and is gone once a generator yields) and the data stack have moved since. */
-        int top_failed = held
-            && dprof_read_thread_again(s->layout, (uintptr_t)s->interp, t) < 0;
-        /* its frame and the top of its data stack, in one read */
-        top_failed = top_failed || dprof_read_top(s->layout, t, &s->window) < 0;
+        /* Held still, if it runs, for the reads below: nothing but memory copies
+         * until it is let go (it may hold the GIL, or the allocator's lock). A thread
+         * that is runnable but waiting for a CPU is read as it stands, and kept only
+         * if its CPU clock shows it did not run meanwhile (hold_for_read). */
+        uint64_t clock_at = 0;
+        int how = is_known && s->pausing ? hold_for_read(s, k, &clock_at) : READ_RUNNING;
+        uint64_t held_at = how == READ_HELD ? dprof_now_ns() : 0;
         size_t nframes = 0;
         int truncated = 0, frames_failed = 0;
-        if (!top_failed && t->frame != 0 && is_known) {
-            /* s->window holds the top of t's data stack */
-            frames_failed = dprof_read_frames(s->layout, t->frame, &s->window,
-                                              s->raw_frames, DPROF_MAX_DEPTH, &nframes,
-                                              &truncated) < 0;
-            s->stats.older_chunk_reads += s->window.refills;
+        int top_failed = read_one_thread(s, t, is_known, how != READ_RUNNING, &nframes,
+                                         &truncated, &frames_failed);
+        if (how == READ_OFF_CPU) {
+            /* hold_for_read found (or made) the record: this lookup does not allocate */
+            dprof_task *task = dprof_tasks_get(&s->tasks, k->tid);
+            uint64_t clock_after;
+            if (task != NULL && dprof_task_clock_ns(task, &clock_after) == 0
+                && clock_after == clock_at) {
+                s->stats.off_cpu_samples++;
+            }
+            else {
+                /* It got a CPU while it was read, so the read may be torn: held
+                 * still, it is read again (or, blocked by now or not answering,
+                 * kept as read running). */
+                s->stats.off_cpu_raced++;
+                how = task != NULL && dprof_task_syscall(task) == DPROF_SYSCALL_RUNNING
+                      && pause_for_read(s, task, k) ? READ_HELD : READ_RUNNING;
+                if (how == READ_HELD) {
+                    held_at = dprof_now_ns();
+                    top_failed = read_one_thread(s, t, is_known, 1, &nframes, &truncated,
+                                                 &frames_failed);
+                }
+            }
         }
-        if (held) {
+        if (how == READ_HELD) {
             uint64_t held_for = dprof_now_ns() - held_at;
             s->stats.pause_held_ns += held_for;
             s->tick_held_ns += held_for;

@@ -38,6 +38,10 @@ typedef struct {
     uint64_t pause_missed;      /* running threads that did not answer a pause in time
                                    (read running instead) */
     uint64_t pause_overran;     /* held reads that outlasted the hold (not snapshots) */
+    uint64_t off_cpu_samples;   /* GIL-free reads of a runnable thread waiting for a CPU,
+                                   whose CPU clock did not move while it was read */
+    uint64_t off_cpu_raced;     /* such reads where it got a CPU meanwhile (held and
+                                   read again, or kept as read running) */
     uint64_t pause_held_ns;     /* time threads were held, from their answer to release */
     uint64_t pause_answer_ns;   /* time the sampler waited for threads to answer (the
                                    signal's delivery; misses wait the whole 1 ms) */

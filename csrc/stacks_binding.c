@@ -392,7 +392,7 @@ stop_stats(dprof_stack_sampler *sampler)
         goto error;
     }
     stats = Py_BuildValue(
-        "{s:d,s:K,s:K,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:O,s:O,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:d,s:d,s:d,s:s,s:s}",
+        "{s:d,s:K,s:K,s:d,s:d,s:d,s:d,s:d,s:K,s:K,s:O,s:O,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:d,s:d,s:d,s:s,s:s}",
         "duration_seconds", (double)st->duration_ns / 1e9,
         "ticks", (unsigned long long)st->ticks,
         "thread_samples", (unsigned long long)st->thread_samples,
@@ -416,6 +416,8 @@ stop_stats(dprof_stack_sampler *sampler)
         "paused_samples", (unsigned long long)st->paused_samples,
         "pause_missed", (unsigned long long)st->pause_missed,
         "pause_overran", (unsigned long long)st->pause_overran,
+        "off_cpu_samples", (unsigned long long)st->off_cpu_samples,
+        "off_cpu_raced", (unsigned long long)st->off_cpu_raced,
         "pause_held_seconds", (double)st->pause_held_ns / 1e9,
         "pause_handler_seconds", (double)st->pause_handler_ns / 1e9,
         "pause_answer_seconds", (double)st->pause_answer_ns / 1e9,

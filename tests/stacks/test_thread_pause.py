@@ -6,6 +6,7 @@ of it. The sampler's own use is checked through its counters: running threads ar
 paused, blocked ones are never signalled (a signal could end their wait early), and
 a thread that does not answer is read running, and soon no longer asked.
 """
+import hashlib
 import os
 import signal
 import threading
@@ -199,3 +200,54 @@ def test_a_forked_child_pauses_its_own_threads():
     os.close(r)
     os.waitpid(pid, 0)
     assert got == b"\x00", f"child reported {got!r} (2: nothing paused)"
+
+
+def _hash_until(stop, data, ready):
+    ready.set()
+    while not stop.is_set():
+        hashlib.sha256(data).digest()   # HASH LINE: the GIL let go for the whole buffer
+
+
+def test_threads_waiting_for_a_cpu_are_read_without_a_signal(monkeypatch):
+    """Three threads hashing with the GIL let go, all on one CPU: at any instant two
+    are runnable but off the CPU, so their frames cannot move, and the sampler reads
+    them without signalling (its CPU clock check), on the line they run."""
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("no sched_setaffinity")
+    monkeypatch.delenv("DPROF_STACKS_PAUSE", raising=False)
+    cpu = min(os.sched_getaffinity(0))
+    data = b"x" * (8 << 20)
+    stop = threading.Event()
+    readies = [threading.Event() for _ in range(3)]
+    threads = [threading.Thread(target=_hash_until, args=(stop, data, r), daemon=True)
+               for r in readies]
+    for t in threads:
+        t.start()
+    try:
+        for t, r in zip(threads, readies):
+            r.wait(5)
+            os.sched_setaffinity(t.native_id, {cpu})
+        with StackSampler(hz=200, overhead_budget=0) as s:
+            time.sleep(0.6)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+    meta = s.profile.meta
+    assert meta["off_cpu_samples"] > 0, meta
+    assert meta["pause_overran"] == 0, meta
+    hash_line = next(i for i, text in enumerate(open(__file__), 1) if "HASH LINE" in text)
+    tids = {t.native_id for t in threads}
+    profile = s.profile
+    for tid in tids:
+        rows = [r for r in profile.rows if r.thread_id == tid]
+        assert sum(r.samples for r in rows) > 0.3 * meta["ticks"], (tid, meta)
+        on_line = sum(r.samples for r in rows
+                      if profile.stack_frames(r.stack_id)[-1].line == hash_line)
+        # Nearly all of its time is in the hash (the loop and the GIL taken back
+        # between two hashes are the rest), and every read of it, held, off its CPU
+        # or, not answering, running, is in its own function or the Event it polls.
+        assert on_line > 0.8 * sum(r.samples for r in rows), (tid, rows)
+        for r in rows:
+            inner = profile.stack_frames(r.stack_id)[-1]
+            assert inner.function in ("_hash_until", "is_set"), (inner, rows)
