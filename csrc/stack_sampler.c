@@ -1182,13 +1182,14 @@ enum { READ_RUNNING = 0, READ_HELD = 1, READ_OFF_CPU = 2 };
  * where the program has more busy threads than there are CPUs, and that spin
  * takes a CPU from those same threads.
  *
- * READ_OFF_CPU with *clock_at set, READ_HELD (let it go with dprof_pause_release),
- * or READ_RUNNING (blocked, unknown, or not answering: read as it runs). */
+ * `task` is k's record. READ_OFF_CPU with *clock_at set,
+ * READ_HELD (let it go with dprof_pause_release), or READ_RUNNING (blocked, unknown,
+ * or not answering: read as it runs). */
 static int
-hold_for_read(dprof_stack_sampler *s, const known_thread *k, uint64_t *clock_at)
+hold_for_read(dprof_stack_sampler *s, dprof_task *task, const known_thread *k,
+              uint64_t *clock_at)
 {
-    dprof_task *task = dprof_tasks_get(&s->tasks, k->tid);   /* may allocate: before */
-    if (task == NULL || dprof_task_syscall(task) != DPROF_SYSCALL_RUNNING) {
+    if (dprof_task_syscall(task) != DPROF_SYSCALL_RUNNING) {
         return READ_RUNNING;
     }
     uint64_t first, second;
@@ -1254,18 +1255,20 @@ gil_free_tick(dprof_stack_sampler *s, PyThreadState **saved, uint64_t *hold_ns)
          * that is runnable but waiting for a CPU is read as it stands, and kept only
          * if its CPU clock shows it did not run meanwhile (hold_for_read). */
         uint64_t clock_at = 0;
-        int how = is_known && s->pausing ? hold_for_read(s, k, &clock_at) : READ_RUNNING;
+        /* k's record, for the hold: looked up (which may allocate) before any pause; the
+         * reads below add nothing to the table, so it stays put until the release */
+        dprof_task *hold_task = is_known && s->pausing
+                                ? dprof_tasks_get(&s->tasks, k->tid) : NULL;
+        int how = hold_task != NULL ? hold_for_read(s, hold_task, k, &clock_at)
+                                    : READ_RUNNING;
         uint64_t held_at = how == READ_HELD ? dprof_now_ns() : 0;
         size_t nframes = 0;
         int truncated = 0, frames_failed = 0;
         int top_failed = read_one_thread(s, t, is_known, how != READ_RUNNING, &nframes,
                                          &truncated, &frames_failed);
         if (how == READ_OFF_CPU) {
-            /* hold_for_read found (or made) the record: this lookup does not allocate */
-            dprof_task *task = dprof_tasks_get(&s->tasks, k->tid);
             uint64_t clock_after;
-            if (task != NULL && dprof_task_clock_ns(task, &clock_after) == 0
-                && clock_after == clock_at) {
+            if (dprof_task_clock_ns(hold_task, &clock_after) == 0 && clock_after == clock_at) {
                 s->stats.off_cpu_samples++;
             }
             else {
@@ -1273,8 +1276,8 @@ gil_free_tick(dprof_stack_sampler *s, PyThreadState **saved, uint64_t *hold_ns)
                  * still, it is read again (or, blocked by now or not answering,
                  * kept as read running). */
                 s->stats.off_cpu_raced++;
-                how = task != NULL && dprof_task_syscall(task) == DPROF_SYSCALL_RUNNING
-                      && pause_for_read(s, task, k) ? READ_HELD : READ_RUNNING;
+                how = dprof_task_syscall(hold_task) == DPROF_SYSCALL_RUNNING
+                      && pause_for_read(s, hold_task, k) ? READ_HELD : READ_RUNNING;
                 if (how == READ_HELD) {
                     held_at = dprof_now_ns();
                     top_failed = read_one_thread(s, t, is_known, 1, &nframes, &truncated,
