@@ -70,6 +70,20 @@ def held_probe(tid, hold, tries=20):
     pytest.fail(f"thread {tid} was never held in {tries} tries: {r}")
 
 
+def sample_spinner(seconds, until, sigmask=(), tries=5):
+    """A Spinner sampled at 200 Hz for `seconds`, tried again, up to `tries` times,
+    until until(meta) holds: on a loaded machine the spinner may get no CPU in time
+    to answer, or the sampler, waking on the spinner's CPU, finds it off that CPU
+    and reads it without a signal, at every tick. The last try's (spinner, profile)."""
+    for _ in range(tries):
+        with Spinner(sigmask) as spinner:
+            with StackSampler(hz=200, overhead_budget=0) as s:
+                time.sleep(seconds)
+        if until(s.profile.meta):
+            break
+    return spinner, s.profile
+
+
 def test_a_held_thread_does_not_run_until_let_go():
     with Spinner() as s:
         for _ in range(5):
@@ -107,15 +121,8 @@ def test_the_probe_names_what_is_wrong():
 
 def test_the_sampler_pauses_running_threads_and_says_so(monkeypatch):
     monkeypatch.delenv("DPROF_STACKS_PAUSE", raising=False)
-    # A loaded machine may give the spinner no CPU in time, or the sampler, waking
-    # on the spinner's CPU, finds it off that CPU and reads it without a signal.
-    for _ in range(5):
-        with Spinner():
-            with StackSampler(hz=200, overhead_budget=0) as s:
-                time.sleep(0.5)
-        meta = s.profile.meta
-        if meta["paused_samples"] > 0:
-            break
+    _, profile = sample_spinner(0.5, until=lambda m: m["paused_samples"] > 0)
+    meta = profile.meta
     assert meta["pause"].startswith("signal "), meta["pause"]
     # The spinner runs at nearly every tick; the main thread sleeps, but for a tick
     # or two around start and stop. On a loaded machine the spinner may wait longer
@@ -165,20 +172,16 @@ def test_a_blocked_thread_is_never_signalled():
 
 def test_a_thread_that_blocks_the_signal_is_read_running_and_soon_not_asked():
     sig = _native.stack_pause_probe(threading.get_native_id(), 0)["signal"]
-    for _ in range(5):  # loaded, the sampler may find it off its CPU at every tick
-        with Spinner(sigmask={sig}) as spinner:
-            with StackSampler(hz=200, overhead_budget=0) as s:
-                time.sleep(0.6)
-        meta = s.profile.meta
-        if meta["pause_missed"] >= 1:
-            break
+    spinner, profile = sample_spinner(0.6, until=lambda m: m["pause_missed"] >= 1,
+                                      sigmask={sig})
+    meta = profile.meta
     # It was asked (the signal is pending in it) and did not answer...
     assert sig in spinner.pending
     assert meta["pause_missed"] >= 1, meta
     # ...three times in a row, then once every 100 ticks.
     assert meta["pause_missed"] <= 3 + meta["ticks"] // 100 + 1, meta
     # Its samples are still taken, read running.
-    spinner_rows = [r for r in s.profile.rows if r.thread_id == spinner.tid]
+    spinner_rows = [r for r in profile.rows if r.thread_id == spinner.tid]
     assert sum(r.samples for r in spinner_rows) > 0.5 * meta["ticks"], meta
 
 
@@ -191,21 +194,12 @@ def test_a_forked_child_pauses_its_own_threads():
         code = 1
         try:
             # It holds its spinner (a hand-shake left taken by the fork would hang
-            # the first pause). On a loaded machine the spinner may get no CPU in
-            # the 1 ms it has to answer (a miss), or the sampler, waking on the
-            # spinner's CPU, may find it runnable but off that CPU and read it
-            # without a signal, at every tick: a few tries, for a pause.
-            code = 2
-            for _ in range(5):
-                with Spinner():
-                    with StackSampler(hz=200, overhead_budget=0) as s:
-                        time.sleep(0.3)
-                meta = s.profile.meta
-                if meta["paused_samples"] > 0:
-                    code = 0
-                    break
-                if meta["pause_missed"] > 0 or meta["off_cpu_samples"] > 0:
-                    code = 0    # asked, or read still: not stuck; try for a pause
+            # the first pause), or, loaded, at least asked it (a miss) or read it
+            # still, off its CPU, without a signal: not stuck.
+            _, profile = sample_spinner(0.3, until=lambda m: m["paused_samples"] > 0)
+            meta = profile.meta
+            code = 0 if (meta["paused_samples"] > 0 or meta["pause_missed"] > 0
+                         or meta["off_cpu_samples"] > 0) else 2
         finally:
             os.write(w, bytes([code]))
             os._exit(0)
